@@ -1,0 +1,1 @@
+//! Assignment solver (spec/alignment.md, Wasserstein section).

@@ -1,0 +1,1 @@
+//! Wasserstein distances between spectra (spec/alignment.md, Wasserstein section).

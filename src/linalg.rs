@@ -1,0 +1,153 @@
+//! Thin wrappers over faer's decompositions, always sequential (`Par::Seq`) so that results are
+//! bit-identical whatever the thread count, with faer's errors mapped to [`Error`].
+//!
+//! All matrices here are small (operator-sized) except where a caller says otherwise.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::evd::ComputeEigenvectors;
+use faer::linalg::svd::ComputeSvdVectors;
+use faer::diag::Diag;
+use faer::{Accum, Mat, MatRef, Par};
+
+use crate::error::{Error, Result};
+
+/// The parallelism used for every dense kernel in the library (see the module docs).
+pub(crate) const PAR: Par = Par::Seq;
+
+/// C = A B (sequential).
+pub(crate) fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+    let mut c = Mat::zeros(a.nrows(), b.ncols());
+    faer::linalg::matmul::matmul(c.as_mut(), Accum::Replace, a, b, 1.0, PAR);
+    c
+}
+
+/// Thin SVD A = U diag(s) Vᵀ, singular values non-increasing.
+/// Returns (U: m×p, s: p, V: n×p) with p = min(m, n).
+pub(crate) fn svd(a: MatRef<'_, f64>, what: &'static str) -> Result<(Mat<f64>, Vec<f64>, Mat<f64>)> {
+    let (m, n) = a.shape();
+    let p = m.min(n);
+    let mut s = Diag::<f64>::zeros(p);
+    let mut u = Mat::<f64>::zeros(m, p);
+    let mut v = Mat::<f64>::zeros(n, p);
+    let req = faer::linalg::svd::svd_scratch::<f64>(
+        m,
+        n,
+        ComputeSvdVectors::Thin,
+        ComputeSvdVectors::Thin,
+        PAR,
+        Default::default(),
+    );
+    let mut buf = MemBuffer::new(req);
+    faer::linalg::svd::svd(
+        a,
+        s.as_mut(),
+        Some(u.as_mut()),
+        Some(v.as_mut()),
+        PAR,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| Error::Decomposition { what })?;
+    let s = s.column_vector().iter().copied().collect();
+    Ok((u, s, v))
+}
+
+/// Singular values only, non-increasing.
+pub(crate) fn singular_values(a: MatRef<'_, f64>, what: &'static str) -> Result<Vec<f64>> {
+    let (m, n) = a.shape();
+    let p = m.min(n);
+    let mut s = Diag::<f64>::zeros(p);
+    let req = faer::linalg::svd::svd_scratch::<f64>(
+        m,
+        n,
+        ComputeSvdVectors::No,
+        ComputeSvdVectors::No,
+        PAR,
+        Default::default(),
+    );
+    let mut buf = MemBuffer::new(req);
+    faer::linalg::svd::svd(a, s.as_mut(), None, None, PAR, MemStack::new(&mut buf), Default::default())
+        .map_err(|_| Error::Decomposition { what })?;
+    Ok(s.column_vector().iter().copied().collect())
+}
+
+/// Symmetric eigendecomposition A = W diag(w) Wᵀ of a symmetric matrix (only the lower triangle is
+/// read), eigenvalues non-decreasing.
+pub(crate) fn sym_eig(a: MatRef<'_, f64>, what: &'static str) -> Result<(Vec<f64>, Mat<f64>)> {
+    let n = a.nrows();
+    let mut s = Diag::<f64>::zeros(n);
+    let mut w = Mat::<f64>::zeros(n, n);
+    let req = faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::Yes,
+        PAR,
+        Default::default(),
+    );
+    let mut buf = MemBuffer::new(req);
+    faer::linalg::evd::self_adjoint_evd(
+        a,
+        s.as_mut(),
+        Some(w.as_mut()),
+        PAR,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| Error::Decomposition { what })?;
+    Ok((s.column_vector().iter().copied().collect(), w))
+}
+
+/// Eigenvalues (re, im) of a real square matrix, in faer's order (callers sort).
+pub(crate) fn eigenvalues(a: MatRef<'_, f64>, what: &'static str) -> Result<Vec<(f64, f64)>> {
+    let n = a.nrows();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut re = Diag::<f64>::zeros(n);
+    let mut im = Diag::<f64>::zeros(n);
+    let req = faer::linalg::evd::evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::No,
+        ComputeEigenvectors::No,
+        PAR,
+        Default::default(),
+    );
+    let mut buf = MemBuffer::new(req);
+    faer::linalg::evd::evd_real(
+        a,
+        re.as_mut(),
+        im.as_mut(),
+        None,
+        None,
+        PAR,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| Error::Decomposition { what })?;
+    Ok(re
+        .column_vector()
+        .iter()
+        .zip(im.column_vector().iter())
+        .map(|(&r, &i)| (r, i))
+        .collect())
+}
+
+/// Frobenius norm, computed with scaling so that entries near 1e±300 neither overflow nor underflow.
+pub(crate) fn frob_norm(a: MatRef<'_, f64>) -> f64 {
+    let mut scale = 0.0f64;
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            scale = scale.max(a[(i, j)].abs());
+        }
+    }
+    if scale == 0.0 || !scale.is_finite() {
+        return scale;
+    }
+    let mut ss = 0.0;
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            let x = a[(i, j)] / scale;
+            ss += x * x;
+        }
+    }
+    scale * ss.sqrt()
+}

@@ -1,0 +1,7 @@
+//! The single integration-test crate: one module per library module.
+
+mod common;
+mod embedding;
+mod operator;
+mod pavf;
+mod wasserstein;

@@ -78,7 +78,9 @@ pub enum Error {
     },
 
     /// A fixed rank is 0 or larger than the largest rank available.
-    #[error("rank {rank} is out of range: it must be between 1 and {max} (the embedding dimension N·D)")]
+    #[error(
+        "rank {rank} is out of range: it must be between 1 and {max} (the embedding dimension N·D)"
+    )]
     RankOutOfRange {
         /// The requested rank.
         rank: usize,
@@ -126,6 +128,24 @@ pub enum Error {
         /// Which decomposition, e.g. "SVD of the Hankel matrix".
         what: &'static str,
     },
+}
+
+impl Error {
+    /// Replaces the array name carried by the error (for variants that carry one), e.g. to name the
+    /// file a dataset was read from after constructing it.
+    pub fn in_array(mut self, name: &str) -> Self {
+        match &mut self {
+            Error::Shape { array, .. }
+            | Error::NonFinite { array, .. }
+            | Error::TooFewTimePoints { array, .. }
+            | Error::TooFewSamples { array, .. }
+            | Error::DegenerateData { array }
+            | Error::SingularRegression { array, .. } => *array = name.to_string(),
+            Error::ZeroOperator { what, .. } => *what = name.to_string(),
+            _ => {}
+        }
+        self
+    }
 }
 
 /// Shorthand for `std::result::Result<T, dynsim::Error>`.

@@ -3,10 +3,10 @@
 //!
 //! All matrices here are small (operator-sized) except where a caller says otherwise.
 
+use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd::ComputeEigenvectors;
 use faer::linalg::svd::ComputeSvdVectors;
-use faer::diag::Diag;
 use faer::{Accum, Mat, MatRef, Par};
 
 use crate::error::{Error, Result};
@@ -23,7 +23,10 @@ pub(crate) fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
 
 /// Thin SVD A = U diag(s) Vᵀ, singular values non-increasing.
 /// Returns (U: m×p, s: p, V: n×p) with p = min(m, n).
-pub(crate) fn svd(a: MatRef<'_, f64>, what: &'static str) -> Result<(Mat<f64>, Vec<f64>, Mat<f64>)> {
+pub(crate) fn svd(
+    a: MatRef<'_, f64>,
+    what: &'static str,
+) -> Result<(Mat<f64>, Vec<f64>, Mat<f64>)> {
     let (m, n) = a.shape();
     let p = m.min(n);
     let mut s = Diag::<f64>::zeros(p);
@@ -66,8 +69,16 @@ pub(crate) fn singular_values(a: MatRef<'_, f64>, what: &'static str) -> Result<
         Default::default(),
     );
     let mut buf = MemBuffer::new(req);
-    faer::linalg::svd::svd(a, s.as_mut(), None, None, PAR, MemStack::new(&mut buf), Default::default())
-        .map_err(|_| Error::Decomposition { what })?;
+    faer::linalg::svd::svd(
+        a,
+        s.as_mut(),
+        None,
+        None,
+        PAR,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .map_err(|_| Error::Decomposition { what })?;
     Ok(s.column_vector().iter().copied().collect())
 }
 
@@ -150,4 +161,85 @@ pub(crate) fn frob_norm(a: MatRef<'_, f64>) -> f64 {
         }
     }
     scale * ss.sqrt()
+}
+
+/// Solves (A) X = B in place for symmetric positive-definite A (lower triangle read, A overwritten by
+/// its Cholesky factor). Returns `false` when a pivot is not positive (A not numerically SPD).
+pub(crate) fn spd_solve_in_place(mut a: faer::MatMut<'_, f64>, b: faer::MatMut<'_, f64>) -> bool {
+    use faer::linalg::cholesky::llt;
+    let n = a.nrows();
+    let mut buf = MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(
+        n,
+        PAR,
+        Default::default(),
+    ));
+    if llt::factor::cholesky_in_place(
+        a.as_mut(),
+        Default::default(),
+        PAR,
+        MemStack::new(&mut buf),
+        Default::default(),
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let mut buf = MemBuffer::new(llt::solve::solve_in_place_scratch::<f64>(n, b.ncols(), PAR));
+    llt::solve::solve_in_place_with_conj(
+        a.as_ref(),
+        faer::Conj::No,
+        b,
+        PAR,
+        MemStack::new(&mut buf),
+    );
+    true
+}
+
+/// Householder QR of a tall matrix (rows ≥ cols) in place: on return the upper triangle of `a` holds R
+/// and the part below the diagonal the Householder vectors; the returned matrix holds the block
+/// Householder factors needed by [`apply_q`]. No copy of `a` is made.
+pub(crate) fn qr_in_place(mut a: faer::MatMut<'_, f64>) -> Mat<f64> {
+    use faer::linalg::qr::no_pivoting::factor;
+    let (m, n) = a.shape();
+    let bs = factor::recommended_block_size::<f64>(m, n);
+    let mut q_coeff = Mat::<f64>::zeros(bs, m.min(n));
+    let mut buf = MemBuffer::new(factor::qr_in_place_scratch::<f64>(
+        m,
+        n,
+        bs,
+        PAR,
+        Default::default(),
+    ));
+    factor::qr_in_place(
+        a.as_mut(),
+        q_coeff.as_mut(),
+        PAR,
+        MemStack::new(&mut buf),
+        Default::default(),
+    );
+    q_coeff
+}
+
+/// Overwrites `x` (rows × k) with Q x, where Q is the orthogonal factor of a QR computed by
+/// [`qr_in_place`] (`factored` is the factored matrix, `q_coeff` its block factors).
+pub(crate) fn apply_q(
+    factored: MatRef<'_, f64>,
+    q_coeff: MatRef<'_, f64>,
+    x: faer::MatMut<'_, f64>,
+) {
+    use faer::linalg::householder;
+    let req = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
+        factored.nrows(),
+        q_coeff.nrows(),
+        x.ncols(),
+    );
+    let mut buf = MemBuffer::new(req);
+    householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        factored,
+        q_coeff,
+        faer::Conj::No,
+        x,
+        PAR,
+        MemStack::new(&mut buf),
+    );
 }

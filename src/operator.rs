@@ -364,6 +364,18 @@ pub fn sort_eigenvalues(eigs: &mut [(f64, f64)]) {
 pub fn fit(data: &Dataset, params: &FitParams) -> Result<Operator> {
     params.validate()?;
     data.check_lengths(&params.delay, params.steps_ahead)?;
+    // §1: shape checks before the Hankel matrix is allocated.
+    let span = params.delay.validate()?;
+    let rows: usize = (0..data.n_trials()).filter_map(|i| data.trial_len(i)).map(|t| t - span).sum();
+    let cols = data.n_features().saturating_mul(params.delay.n_delays);
+    if rows < cols {
+        return Err(Error::TooFewSamples { array: data.name().to_string(), rows, cols });
+    }
+    if let RankRule::Fixed(r) = params.rank {
+        if r > cols {
+            return Err(Error::RankOutOfRange { rank: r, max: cols });
+        }
+    }
     let hankel = data.embed(&params.delay)?;
     fit_hankel(hankel, params)
 }

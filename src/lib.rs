@@ -7,6 +7,9 @@
 //!
 //! All arithmetic is `f64`; every result is deterministic (bit-identical for the same inputs and
 //! seed, whatever the thread count).
+//!
+//! The crate README follows; its example is compiled and run as a doctest.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

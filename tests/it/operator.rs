@@ -405,10 +405,7 @@ fn rank_rules_on_constructed_singular_values() {
     let rank_of = |rule| fit(&ds, &params(1, rule, 1e-8, 1)).unwrap().rank();
     let op = fit(&ds, &params(1, RankRule::Full, 1e-8, 1)).unwrap();
     for (x, y) in op.singular_values().iter().zip(&s) {
-        assert!(
-            (x - y).abs() < 1e-12 * 8.0,
-            "planted singular values {x} vs {y}"
-        );
+        approx::assert_abs_diff_eq!(x, y, epsilon = 1e-12 * 8.0);
     }
     assert_eq!(rank_of(RankRule::Full), 6);
     assert_eq!(rank_of(RankRule::Fixed(4)), 4);

@@ -84,7 +84,7 @@ pub enum Error {
     RankOutOfRange {
         /// The requested rank.
         rank: usize,
-        /// The largest admissible rank.
+        /// The largest admissible rank (`usize::MAX` when the data are not known yet).
         max: usize,
     },
 
@@ -128,6 +128,15 @@ pub enum Error {
         /// Which decomposition, e.g. "SVD of the Hankel matrix".
         what: &'static str,
     },
+}
+
+/// The admissible range of a rank, for [`Error::RankOutOfRange`]'s message (`usize::MAX`: not known yet).
+fn rank_range(max: &usize) -> String {
+    if *max == usize::MAX {
+        "it must be at least 1".to_string()
+    } else {
+        format!("it must be between 1 and {max} (the embedding dimension N·D)")
+    }
 }
 
 impl Error {

@@ -70,13 +70,11 @@ impl RankRule {
     /// Checks the rule's parameter; with `max = Some(p)` also checks a fixed rank against p.
     pub fn validate(&self, max: Option<usize>) -> Result<()> {
         match *self {
-            RankRule::Fixed(r) => {
-                if r == 0 || max.is_some_and(|m| r > m) {
-                    return Err(Error::RankOutOfRange {
-                        rank: r,
-                        max: max.unwrap_or(usize::MAX),
-                    });
-                }
+            RankRule::Fixed(r) if r == 0 || max.is_some_and(|m| r > m) => {
+                return Err(Error::RankOutOfRange {
+                    rank: r,
+                    max: max.unwrap_or(usize::MAX),
+                });
             }
             RankRule::Threshold(t) if !(t.is_finite() && t >= 0.0) => {
                 return Err(Error::InvalidParameter {
@@ -441,7 +439,8 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
     let r_factor = Mat::from_fn(p, p, |i, j| if i <= j { h[(i, j)] } else { 0.0 });
     let (mut u_r, sigma, mut w_r) = linalg::svd(r_factor.as_ref(), "SVD of the Hankel matrix")?;
     drop(r_factor);
-    if !(sigma.first().copied().unwrap_or(0.0) > 0.0) {
+    // σ₁ = 0 (or NaN, impossible for finite H) means there is nothing to fit.
+    if sigma.first().is_none_or(|&s| s.is_nan() || s <= 0.0) {
         return Err(Error::DegenerateData { array: name });
     }
     // §2.1 sign convention: the entry of largest magnitude of each loading vector (column of U) is > 0.

@@ -78,9 +78,7 @@ pub enum Error {
     },
 
     /// A fixed rank is 0 or larger than the largest rank available.
-    #[error(
-        "rank {rank} is out of range: it must be between 1 and {max} (the embedding dimension N·D)"
-    )]
+    #[error("rank {rank} is out of range: {}", rank_range(.max))]
     RankOutOfRange {
         /// The requested rank.
         rank: usize,

@@ -364,10 +364,17 @@ pub fn fit(data: &Dataset, params: &FitParams) -> Result<Operator> {
     data.check_lengths(&params.delay, params.steps_ahead)?;
     // §1: shape checks before the Hankel matrix is allocated.
     let span = params.delay.validate()?;
-    let rows: usize = (0..data.n_trials()).filter_map(|i| data.trial_len(i)).map(|t| t - span).sum();
+    let rows: usize = (0..data.n_trials())
+        .filter_map(|i| data.trial_len(i))
+        .map(|t| t - span)
+        .sum();
     let cols = data.n_features().saturating_mul(params.delay.n_delays);
     if rows < cols {
-        return Err(Error::TooFewSamples { array: data.name().to_string(), rows, cols });
+        return Err(Error::TooFewSamples {
+            array: data.name().to_string(),
+            rows,
+            cols,
+        });
     }
     if let RankRule::Fixed(r) = params.rank {
         if r > cols {

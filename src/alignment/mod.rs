@@ -2,7 +2,9 @@
 //! Wasserstein distances between eigenvalue spectra.
 
 mod assignment;
+mod pavf;
 mod wasserstein;
 
 pub use assignment::*;
+pub use pavf::*;
 pub use wasserstein::*;

@@ -495,6 +495,9 @@ fn rank_options_like_upstream() {
         RankRule::from_options(None, None, None, false).unwrap(),
         RankRule::Full
     );
+    let zero = RankRule::from_options(Some(0), None, None, false).unwrap_err();
+    assert!(matches!(zero, Error::RankOutOfRange { rank: 0, .. }));
+    assert!(zero.to_string().contains("at least 1"), "{zero}");
     assert_eq!(
         RankRule::from_options(Some(3), None, None, false).unwrap(),
         RankRule::Fixed(3)

@@ -405,6 +405,21 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
     } = hankel;
     let k = params.steps_ahead;
     let (m_rows, p) = h.shape();
+    // A `Hankel` has public fields: check that its offsets describe its rows before indexing by them.
+    let offsets_ok = offsets.first() == Some(&0)
+        && offsets.last() == Some(&m_rows)
+        && offsets.len() >= 2
+        && offsets.windows(2).all(|w| w[0] <= w[1])
+        && n_features.checked_mul(params.delay.n_delays) == Some(p);
+    if !offsets_ok {
+        return Err(Error::Shape {
+            array: name,
+            reason: format!(
+                "inconsistent Hankel matrix: {m_rows}×{p} with N = {n_features}, D = {} and trial offsets {:?}",
+                params.delay.n_delays, offsets
+            ),
+        });
+    }
     if p == 0 {
         return Err(Error::Shape {
             array: name,

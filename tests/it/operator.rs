@@ -665,3 +665,14 @@ fn eigenvalue_order_is_documented_order() {
         vec![(0.9, 0.0), (-0.9, 0.0), (0.5, 0.5), (0.5, -0.5), (0.1, 0.0)]
     );
 }
+
+#[test]
+fn inconsistent_hankel_is_refused() {
+    let ds = Dataset::from_array(&[0.5, 1.0, -0.25, 2.0, 0.0, 1.5, 3.0, -1.0], 1, 8, 1).unwrap();
+    let mut h = ds.embed(&DelayParams::default()).unwrap();
+    h.offsets = vec![0, 5, 3, 8];
+    assert!(matches!(
+        dynsim::operator::fit_hankel(h, &FitParams::default()),
+        Err(Error::Shape { .. })
+    ));
+}

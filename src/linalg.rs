@@ -142,6 +142,24 @@ pub(crate) fn eigenvalues(a: MatRef<'_, f64>, what: &'static str) -> Result<Vec<
         .collect())
 }
 
+/// Checks that every entry is finite; the error names `array` and the first non-finite entry in
+/// row-major order as `[i, j]`.
+pub(crate) fn check_finite(a: MatRef<'_, f64>, array: &str) -> Result<()> {
+    for i in 0..a.nrows() {
+        for j in 0..a.ncols() {
+            let value = a[(i, j)];
+            if !value.is_finite() {
+                return Err(Error::NonFinite {
+                    array: array.to_string(),
+                    index: vec![i, j],
+                    value,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Frobenius norm, computed with scaling so that entries near 1e±300 neither overflow nor underflow.
 pub(crate) fn frob_norm(a: MatRef<'_, f64>) -> f64 {
     let mut scale = 0.0f64;

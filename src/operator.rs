@@ -298,7 +298,7 @@ impl Operator {
                 ),
             });
         }
-        check_finite_mat(&name, matrix.as_ref())?;
+        linalg::check_finite(matrix.as_ref(), &name)?;
         if let Some(i) = singular_values
             .iter()
             .position(|s| !s.is_finite() || *s < 0.0)
@@ -328,22 +328,6 @@ impl Operator {
             n_transitions,
         })
     }
-}
-
-fn check_finite_mat(name: &str, m: MatRef<'_, f64>) -> Result<()> {
-    for i in 0..m.nrows() {
-        for j in 0..m.ncols() {
-            let v = m[(i, j)];
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    array: name.to_string(),
-                    index: vec![i, j],
-                    value: v,
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Sorts eigenvalues deterministically: by modulus descending, then real part descending, then
@@ -454,7 +438,7 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
             return Err(Error::RankOutOfRange { rank: r, max: p });
         }
     }
-    check_finite_mat(&name, h.as_ref())?;
+    linalg::check_finite(h.as_ref(), &name)?;
 
     // §2: H = Q R (in place), R = U_R Σ W_Rᵀ, so H = (Q U_R) Σ W_Rᵀ: V = Q U_R, U = W_R.
     let q_coeff = linalg::qr_in_place(h.as_mut());

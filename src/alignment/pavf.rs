@@ -240,19 +240,7 @@ fn validate(x: MatRef<'_, f64>, what: &str) -> Result<()> {
             reason: format!("the operator must be square, got {r}×{c}"),
         });
     }
-    for i in 0..r {
-        for j in 0..c {
-            let v = x[(i, j)];
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    array: what.to_string(),
-                    index: vec![i, j],
-                    value: v,
-                });
-            }
-        }
-    }
-    Ok(())
+    crate::linalg::check_finite(x, what)
 }
 
 fn prepare(x: MatRef<'_, f64>, size: usize, what: &str) -> Result<Prepared> {

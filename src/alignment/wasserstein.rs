@@ -150,19 +150,7 @@ fn check_operator(a: MatRef<'_, f64>, array: &str) -> Result<()> {
             reason: format!("{r}×{c}: an operator must be square and non-empty"),
         });
     }
-    for j in 0..c {
-        for i in 0..r {
-            let x = a[(i, j)];
-            if !x.is_finite() {
-                return Err(Error::NonFinite {
-                    array: array.into(),
-                    index: vec![i, j],
-                    value: x,
-                });
-            }
-        }
-    }
-    Ok(())
+    crate::linalg::check_finite(a, array)
 }
 
 /// A point of a spectrum in canonical form: coordinates (with −0 turned into +0) and its index in the

@@ -22,6 +22,14 @@ pub fn proptest_config(default_cases: u32) -> Config {
     }
 }
 
+/// As [`proptest_config`], with proptest's own generator seeded (reproducible case sequences).
+pub fn proptest_config_seeded(default_cases: u32, seed: u64) -> Config {
+    Config {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        ..proptest_config(default_cases)
+    }
+}
+
 /// A seeded generator.
 pub fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)

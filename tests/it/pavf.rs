@@ -11,7 +11,7 @@ use dynsim::alignment::{
 use dynsim::faer::Mat;
 use dynsim::Error;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed};
+use proptest::test_runner::Config;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -20,16 +20,7 @@ use rand_chacha::ChaCha8Rng;
 // ---------------------------------------------------------------------------------------------------
 
 fn config(default_cases: u32, seed: u64) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_cases);
-    Config {
-        cases,
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(seed),
-        ..Config::default()
-    }
+    crate::common::proptest_config_seeded(default_cases, seed)
 }
 
 fn rng(seed: u64) -> ChaCha8Rng {

@@ -23,15 +23,7 @@ const SCORES: [SpectralScore; 3] = [
 
 /// `default_cases` cases unless PROPTEST_CASES is set; no regression files are written.
 fn config(default_cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_cases);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
+    crate::common::proptest_config(default_cases)
 }
 
 /// All permutations of 0..k (k ≤ 7), in lexicographic order.

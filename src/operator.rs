@@ -595,11 +595,14 @@ fn r_squared(v: MatRef<'_, f64>, offsets: &[usize], k: usize, b: MatRef<'_, f64>
     let mut mean = vec![0.0; c];
     let mut count = 0usize;
     for w in offsets.windows(2) {
-        for t in (w[0] + k)..w[1] {
-            for (j, m) in mean.iter_mut().enumerate() {
+        count += w[1] - w[0] - k;
+    }
+    // Column by column: V is column-major.
+    for (j, m) in mean.iter_mut().enumerate() {
+        for w in offsets.windows(2) {
+            for t in (w[0] + k)..w[1] {
                 *m += v[(t, j)];
             }
-            count += 1;
         }
     }
     for m in &mut mean {

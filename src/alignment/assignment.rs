@@ -521,21 +521,10 @@ fn network_simplex(
 
 /// Largest |entry|, or the first non-finite entry as an error.
 fn max_abs_finite(a: MatRef<'_, f64>, array: &str) -> Result<f64> {
-    let mut max_abs = 0.0f64;
-    for i in 0..a.nrows() {
-        for j in 0..a.ncols() {
-            let x = a[(i, j)];
-            if !x.is_finite() {
-                return Err(Error::NonFinite {
-                    array: array.into(),
-                    index: vec![i, j],
-                    value: x,
-                });
-            }
-            max_abs = max_abs.max(x.abs());
-        }
-    }
-    Ok(max_abs)
+    crate::linalg::check_finite(a, array)?;
+    Ok((0..a.ncols()).fold(0.0f64, |m, j| {
+        a.col(j).iter().fold(m, |m, x| m.max(x.abs()))
+    }))
 }
 
 /// The power of two by which a matrix with largest entry `max_abs` is divided before solving (0 unless the

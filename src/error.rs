@@ -120,6 +120,27 @@ pub enum Error {
         lambda: f64,
     },
 
+    /// A file cannot be opened, read or written (missing, a directory, no permission, disk full, ...).
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong (the operating system's message, or what was attempted).
+        reason: String,
+    },
+
+    /// A file's content is invalid: wrong magic, truncated, an unsupported dtype or shape, a member that
+    /// is not an array, a model file of another format version, ...
+    #[error("{path}: {array}: {reason}")]
+    Format {
+        /// The file.
+        path: String,
+        /// The array (or archive member, or model field) concerned; `"header"` for the file header.
+        array: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// A matrix decomposition failed to converge (faer's `SvdError` / `EvdError`).
     #[error("{what} did not converge")]
     Decomposition {

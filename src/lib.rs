@@ -17,6 +17,8 @@ pub mod alignment;
 pub mod dsa;
 pub mod embedding;
 mod error;
+#[cfg(feature = "io")]
+pub mod io;
 pub(crate) mod linalg;
 pub mod operator;
 

@@ -1,0 +1,1 @@
+//! Saved operators (spec/io.md §4).

@@ -7,6 +7,8 @@
 //! to satisfy the triangle inequality by re-optimising violated entries from composed alignments
 //! (spec/pipeline.md §4).
 
+use std::collections::BTreeMap;
+
 use faer::Mat;
 use rayon::prelude::*;
 
@@ -118,6 +120,8 @@ pub struct DistanceMatrix {
     pub certificates: Vec<Option<PavfCertificate>>,
     /// Entries (unordered pairs) lowered by the triangle repair.
     pub repaired: usize,
+    /// Those entries, as (i, j) with i < j, ascending.
+    pub repaired_pairs: Vec<(usize, usize)>,
     /// Repair sweeps run (0 when none was needed or the score is not PAVF).
     pub repair_sweeps: usize,
 }
@@ -223,43 +227,195 @@ fn pavf_value(al: &Alignment, score: Score) -> f64 {
     }
 }
 
-/// The K × M matrix of scores between two sets (spec/pipeline.md §3). One-to-many is `xs` of length 1.
-/// PAVF operators are all zero-padded to the largest rank of both sets.
-pub fn cross(xs: &[Operator], ys: &[Operator], options: &ScoreOptions) -> Result<DistanceMatrix> {
-    let size = xs.iter().chain(ys).map(Operator::rank).max().unwrap_or(0);
-    let pairs: Vec<(usize, usize)> = (0..xs.len())
-        .flat_map(|i| (0..ys.len()).map(move |j| (i, j)))
-        .collect();
-    let scored = score_pairs(&pairs, xs, ys, size, options)?;
-    let mut values = Vec::with_capacity(pairs.len());
-    let mut certificates = Vec::with_capacity(pairs.len());
-    for s in scored {
-        values.push(s.value);
-        certificates.push(s.alignment.map(|a| a.certificate));
+/// The pairs a matrix needs, in the fixed order of spec/pipeline.md §3: (i, j) with i < j, row by
+/// row, for a self-pairwise K × K matrix (`m = None`); every (i, j), row by row, for a K × M cross
+/// matrix.
+pub fn pair_list(k: usize, m: Option<usize>) -> Vec<(usize, usize)> {
+    match m {
+        None => (0..k)
+            .flat_map(|i| (i + 1..k).map(move |j| (i, j)))
+            .collect(),
+        Some(m) => (0..k).flat_map(|i| (0..m).map(move |j| (i, j))).collect(),
     }
-    Ok(DistanceMatrix {
-        rows: xs.len(),
-        cols: ys.len(),
-        values,
-        certificates,
-        repaired: 0,
-        repair_sweeps: 0,
-    })
 }
 
-fn score_pairs(
-    pairs: &[(usize, usize)],
+/// Shard `index` of `count` (spec/pipeline.md §5): the contiguous slice
+/// [⌊index·P/count⌋, ⌊(index+1)·P/count⌋) of a list of P pairs. The slices of all shards partition the
+/// list, and their sizes differ by at most one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0 ≤ index < count.
+    pub index: usize,
+    /// The number of shards, ≥ 1.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Checks 0 ≤ index < count.
+    pub fn new(index: usize, count: usize) -> Result<Shard> {
+        if count == 0 || index >= count {
+            return Err(Error::InvalidParameter {
+                name: "shard",
+                value: format!("{index}/{count}"),
+                reason: "expected I/K with 0 ≤ I < K".into(),
+            });
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Parses `I/K`.
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || Error::InvalidParameter {
+            name: "shard",
+            value: text.to_string(),
+            reason: "expected I/K with 0 ≤ I < K, e.g. 0/4".into(),
+        };
+        let (i, k) = text.split_once('/').ok_or_else(bad)?;
+        let i = i.trim().parse().map_err(|_| bad())?;
+        let k = k.trim().parse().map_err(|_| bad())?;
+        Shard::new(i, k).map_err(|_| bad())
+    }
+
+    /// The indices of this shard's pairs in a list of `total` pairs.
+    pub fn range(&self, total: usize) -> std::ops::Range<usize> {
+        let at = |s: usize| ((s as u128 * total as u128) / self.count as u128) as usize;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+/// A progress callback: called once per scored pair, from any worker thread.
+pub type Progress<'a> = &'a (dyn Fn() + Sync);
+
+/// Scores the given pairs (i into `xs`, j into `ys`) in parallel, one rayon task per pair, and returns
+/// the scores in the order of `pairs` (spec/pipeline.md §3). PAVF operators are zero-padded to
+/// `size`, which must be at least every rank involved (matrices use the largest rank of the set).
+/// The first error in pair order is returned.
+pub fn score_pairs(
     xs: &[Operator],
     ys: &[Operator],
+    pairs: &[(usize, usize)],
     size: usize,
     options: &ScoreOptions,
+    progress: Option<Progress<'_>>,
 ) -> Result<Vec<PairScore>> {
+    if let Some(&(i, j)) = pairs.iter().find(|&&(i, j)| i >= xs.len() || j >= ys.len()) {
+        return Err(Error::InvalidParameter {
+            name: "pairs",
+            value: format!("({i}, {j})"),
+            reason: format!("out of range for {} × {} systems", xs.len(), ys.len()),
+        });
+    }
+    let needed = pairs
+        .iter()
+        .map(|&(i, j)| xs[i].rank().max(ys[j].rank()))
+        .max()
+        .unwrap_or(0);
+    if size < needed {
+        return Err(Error::InvalidParameter {
+            name: "size",
+            value: size.to_string(),
+            reason: format!("the padding size must be at least the largest rank ({needed})"),
+        });
+    }
     pairs
         .par_iter()
-        .map(|&(i, j)| compare_at(&xs[i], &ys[j], size, options))
+        .map(|&(i, j)| {
+            let s = compare_at(&xs[i], &ys[j], size, options);
+            if let Some(p) = progress {
+                p();
+            }
+            s
+        })
         .collect::<Vec<Result<PairScore>>>()
         .into_iter()
         .collect()
+}
+
+/// The common PAVF size of a set of operators: their largest rank (spec/pipeline.md §2).
+pub fn common_size<'a>(ops: impl IntoIterator<Item = &'a Operator>) -> usize {
+    ops.into_iter().map(Operator::rank).max().unwrap_or(0)
+}
+
+/// Builds a matrix from the scores of a pair list (spec/pipeline.md §3). `symmetric`: a self-pairwise
+/// K × K matrix from pairs i < j, mirrored, with a zero diagonal; otherwise a `rows × cols` matrix
+/// from its pairs. Entries not covered by `pairs` are NaN (none, when `pairs` is the full list).
+pub fn assemble(
+    rows: usize,
+    cols: usize,
+    symmetric: bool,
+    pairs: &[(usize, usize)],
+    values: &[f64],
+    certificates: Vec<Option<PavfCertificate>>,
+) -> Result<DistanceMatrix> {
+    if pairs.len() != values.len()
+        || pairs.len() != certificates.len()
+        || (symmetric && rows != cols)
+        || pairs
+            .iter()
+            .any(|&(i, j)| i >= rows || j >= cols || (symmetric && i >= j))
+    {
+        return Err(Error::Shape {
+            array: "pair scores".into(),
+            reason: format!(
+                "{} pairs, {} values and {} certificates do not describe a {rows} × {cols}{} matrix",
+                pairs.len(),
+                values.len(),
+                certificates.len(),
+                if symmetric { " symmetric" } else { "" }
+            ),
+        });
+    }
+    let mut out = DistanceMatrix {
+        rows,
+        cols,
+        values: vec![f64::NAN; rows * cols],
+        certificates: vec![None; rows * cols],
+        repaired: 0,
+        repaired_pairs: Vec::new(),
+        repair_sweeps: 0,
+    };
+    if symmetric {
+        for i in 0..rows {
+            out.values[i * cols + i] = 0.0;
+        }
+    }
+    for ((&(i, j), &v), cert) in pairs.iter().zip(values).zip(certificates) {
+        out.values[i * cols + j] = v;
+        if symmetric {
+            out.values[j * cols + i] = v;
+            out.certificates[j * cols + i] = cert.clone();
+        }
+        out.certificates[i * cols + j] = cert;
+    }
+    Ok(out)
+}
+
+/// The K × M matrix of scores between two sets (spec/pipeline.md §3). One-to-many is `xs` of length 1.
+/// PAVF operators are all zero-padded to the largest rank of both sets.
+pub fn cross(xs: &[Operator], ys: &[Operator], options: &ScoreOptions) -> Result<DistanceMatrix> {
+    cross_with_progress(xs, ys, options, None)
+}
+
+/// [`cross`] with a progress callback.
+pub fn cross_with_progress(
+    xs: &[Operator],
+    ys: &[Operator],
+    options: &ScoreOptions,
+    progress: Option<Progress<'_>>,
+) -> Result<DistanceMatrix> {
+    let pairs = pair_list(xs.len(), Some(ys.len()));
+    let size = common_size(xs.iter().chain(ys));
+    let scored = score_pairs(xs, ys, &pairs, size, options, progress)?;
+    let (values, certs) = split_scores(scored);
+    assemble(xs.len(), ys.len(), false, &pairs, &values, certs)
+}
+
+/// Splits pair scores into values and certificates.
+pub fn split_scores(scored: Vec<PairScore>) -> (Vec<f64>, Vec<Option<PavfCertificate>>) {
+    scored
+        .into_iter()
+        .map(|s| (s.value, s.alignment.map(|a| a.certificate)))
+        .unzip()
 }
 
 /// Violations smaller than this are left alone (spec/pipeline.md §4).
@@ -273,45 +429,62 @@ pub const MAX_REPAIR_SWEEPS: usize = 50;
 /// computed, the lower triangle mirrors it and the diagonal is 0 by construction. For PAVF scores the
 /// triangle inequality is then enforced by repair (§4).
 pub fn pairwise(ops: &[Operator], options: &ScoreOptions) -> Result<DistanceMatrix> {
+    pairwise_with_progress(ops, options, None)
+}
+
+/// [`pairwise`] with a progress callback (called once per first-pass pair).
+pub fn pairwise_with_progress(
+    ops: &[Operator],
+    options: &ScoreOptions,
+    progress: Option<Progress<'_>>,
+) -> Result<DistanceMatrix> {
     let k = ops.len();
-    let size = ops.iter().map(Operator::rank).max().unwrap_or(0);
-    let pairs: Vec<(usize, usize)> = (0..k)
-        .flat_map(|i| (i + 1..k).map(move |j| (i, j)))
-        .collect();
-    let scored = score_pairs(&pairs, ops, ops, size, options)?;
-    let mut values = vec![0.0; k * k];
-    let mut certificates: Vec<Option<PavfCertificate>> = vec![None; k * k];
-    // C of pair (i, j), i < j, aligning A_j to A_i: A_i ≈ C A_j Cᵀ.
-    let mut cs: Vec<Option<Mat<f64>>> = vec![None; k * k];
-    for (&(i, j), s) in pairs.iter().zip(scored) {
-        values[i * k + j] = s.value;
-        values[j * k + i] = s.value;
-        if let Some(al) = s.alignment {
-            certificates[i * k + j] = Some(al.certificate.clone());
-            certificates[j * k + i] = Some(al.certificate);
-            cs[i * k + j] = Some(al.c);
-        }
-    }
-    let mut out = DistanceMatrix {
-        rows: k,
-        cols: k,
-        values,
-        certificates,
-        repaired: 0,
-        repair_sweeps: 0,
-    };
+    let pairs = pair_list(k, None);
+    let scored = score_pairs(ops, ops, &pairs, common_size(ops), options, progress)?;
+    // The first pass's alignments are dropped (K² r² numbers would not fit in memory for large K);
+    // the repair recomputes the few it needs, bit-identically (spec/pipeline.md §4).
+    let (values, certs) = split_scores(scored);
+    let mut out = assemble(k, k, true, &pairs, &values, certs)?;
     if options.score.is_pavf() {
-        repair_triangles(ops, options, &mut out, &mut cs)?;
+        repair_triangles(ops, options, &mut out, &mut BTreeMap::new())?;
     }
     Ok(out)
 }
 
-/// C_ij for any ordered pair (Cⱼᵢ = C_ijᵀ).
-fn c_of(cs: &[Option<Mat<f64>>], k: usize, i: usize, j: usize) -> Option<Mat<f64>> {
+/// C_ij for i < j: the known one, or recomputed by `align` exactly as the first pass computed it.
+fn known_c(
+    ops: &[Operator],
+    size: usize,
+    options: &ScoreOptions,
+    cs: &mut BTreeMap<(usize, usize), Mat<f64>>,
+    i: usize,
+    j: usize,
+) -> Result<Mat<f64>> {
+    if let Some(c) = cs.get(&(i, j)) {
+        return Ok(c.clone());
+    }
+    let al = align(
+        padded(ops[i].matrix(), size).as_ref(),
+        padded(ops[j].matrix(), size).as_ref(),
+        &options.pavf,
+    )?;
+    cs.insert((i, j), al.c.clone());
+    Ok(al.c)
+}
+
+/// C_ij for any ordered pair (C_ji = C_ijᵀ).
+fn c_of(
+    ops: &[Operator],
+    size: usize,
+    options: &ScoreOptions,
+    cs: &mut BTreeMap<(usize, usize), Mat<f64>>,
+    i: usize,
+    j: usize,
+) -> Result<Mat<f64>> {
     if i < j {
-        cs[i * k + j].clone()
+        known_c(ops, size, options, cs, i, j)
     } else {
-        cs[j * k + i].as_ref().map(|c| c.transpose().to_owned())
+        Ok(known_c(ops, size, options, cs, j, i)?.transpose().to_owned())
     }
 }
 
@@ -319,27 +492,29 @@ fn c_of(cs: &[Option<Mat<f64>>], k: usize, i: usize, j: usize) -> Option<Mat<f64
 /// (i,l) from C_ij C_jl, which achieves at most d(i,j) + d(j,l); every entry stays an achieved value.
 ///
 /// [`pairwise`] calls this after its first pass; it is public so that a first pass computed elsewhere
-/// (e.g. merged shards) can be repaired too. `out` is a self-pairwise K × K matrix of the PAVF score
-/// `options.score` and `alignments[i·K + j]` (i < j) holds the C_ij that achieves `out`'s (i, j) entry
-/// (aligning A_j to A_i, at the common size max rank), or `None` when unknown (that pair is then never
-/// used as a leg of a composition). Updates `out.values`, `out.certificates`, `out.repaired`,
+/// (e.g. merged shards) is repaired identically. `out` is a self-pairwise K × K matrix of the PAVF
+/// score `options.score`. `alignments` maps (i, j), i < j, to the C_ij that achieves `out`'s (i, j)
+/// entry (aligning A_j to A_i, at the common size max rank); a pair that is missing is taken to be a
+/// first-pass entry and its C is recomputed by [`align`] (deterministic, so it is the C the first
+/// pass found) when a composition needs it. Updates `out.values`, `out.certificates`, `out.repaired`,
 /// `out.repair_sweeps` and `alignments`.
 pub fn repair_triangles(
     ops: &[Operator],
     options: &ScoreOptions,
     out: &mut DistanceMatrix,
-    cs: &mut [Option<Mat<f64>>],
+    alignments: &mut BTreeMap<(usize, usize), Mat<f64>>,
 ) -> Result<()> {
     let k = ops.len();
-    let size = ops.iter().map(Operator::rank).max().unwrap_or(0);
-    if !options.score.is_pavf() || out.rows != k || out.cols != k || cs.len() != k * k {
+    let size = common_size(ops);
+    if !options.score.is_pavf() || out.rows != k
+        || out.cols != k
+        || out.values.len() != k * k
+        || out.certificates.len() != k * k
+    {
         return Err(Error::InvalidParameter {
             name: "score",
             value: options.score.name().to_string(),
-            reason: format!(
-                "triangle repair needs a PAVF score, a {k}×{k} matrix and {} alignments",
-                k * k
-            ),
+            reason: format!("triangle repair needs a PAVF score and a {k}×{k} matrix"),
         });
     }
     let mut touched = vec![false; k * k];
@@ -359,9 +534,8 @@ pub fn repair_triangles(
                     if d_il <= d_ij + d_jl + TRIANGLE_TOLERANCE {
                         continue;
                     }
-                    let (Some(c_ij), Some(c_jl)) = (c_of(cs, k, i, j), c_of(cs, k, j, l)) else {
-                        continue;
-                    };
+                    let c_ij = c_of(ops, size, options, alignments, i, j)?;
+                    let c_jl = c_of(ops, size, options, alignments, j, l)?;
                     let start = compose(c_ij.as_ref(), c_jl.as_ref())?;
                     let al = align_from(
                         padded(ops[i].matrix(), size).as_ref(),
@@ -375,7 +549,7 @@ pub fn repair_triangles(
                         out.values[l * k + i] = v;
                         out.certificates[i * k + l] = Some(al.certificate.clone());
                         out.certificates[l * k + i] = Some(al.certificate);
-                        cs[i * k + l] = Some(al.c);
+                        alignments.insert((i, l), al.c);
                         touched[i * k + l] = true;
                         changed = true;
                     }
@@ -387,6 +561,10 @@ pub fn repair_triangles(
         }
         out.repair_sweeps = sweep;
     }
-    out.repaired = touched.iter().filter(|&&t| t).count();
+    out.repaired_pairs = (0..k * k)
+        .filter(|&p| touched[p])
+        .map(|p| (p / k, p % k))
+        .collect();
+    out.repaired = out.repaired_pairs.len();
     Ok(())
 }

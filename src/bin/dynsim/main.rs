@@ -1,42 +1,125 @@
-//! The `dynsim` command line. For now: `dynsim demo` (the default) runs DSA on an embedded,
-//! deterministically generated dataset. The full CLI (fit / compare / pairwise on .npy files) is
-//! specified in its own issue.
+//! The `dynsim` command line (spec/cli.md): `demo`, `fit`, `align`, `compare`, `pairwise`, `merge`.
+//!
+//! stdout carries results (JSON), stderr carries progress and errors. Exit codes: 0 success,
+//! 1 a data error (a file, an array, a fit or a comparison failed), 2 a usage error (unknown or
+//! conflicting options, parameters out of their domain). Errors are one line naming the file, the
+//! array and the problem; the binary never prints a backtrace.
 
+mod commands;
 mod demo;
+mod json;
+mod options;
+mod systems;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
-dynsim: Dynamical Similarity Analysis
+use clap::{Parser, Subcommand};
 
-usage:
-  dynsim [demo]      fit and compare the embedded demo systems (deterministic)
-  dynsim --help      this text
-  dynsim --version   the version
-";
+use options::{FitArgs, ScoreArgs};
+
+/// Dynamical Similarity Analysis: compare the dynamics of recurrent systems from their data.
+#[derive(Parser, Debug)]
+#[command(name = "dynsim", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Fit and compare the embedded demo systems (deterministic; the default).
+    Demo,
+    /// Fit one system's operator and print it as JSON.
+    Fit {
+        /// The system's data: .npy of shape (T, N) or (K, T, N), or .npz with one (T_i, N) array per trial.
+        data: std::path::PathBuf,
+        #[command(flatten)]
+        fit: FitArgs,
+        /// Also save the fitted operator as a model file (JSON), to re-score it later without the data.
+        #[arg(long, value_name = "MODEL")]
+        save: Option<std::path::PathBuf>,
+    },
+    /// Compare two operators given directly as square matrices (.npy), e.g. to validate another port.
+    Align {
+        /// Operator A: a square 2-D .npy array.
+        a: std::path::PathBuf,
+        /// Operator B: a square 2-D .npy array.
+        b: std::path::PathBuf,
+        #[command(flatten)]
+        score: ScoreArgs,
+    },
+    /// Fit two systems (or load saved models) and compare them.
+    Compare {
+        /// System X: data (.npy / .npz) or a model file (.json) holding one operator.
+        x: std::path::PathBuf,
+        /// System Y: data (.npy / .npz) or a model file (.json) holding one operator.
+        y: std::path::PathBuf,
+        #[command(flatten)]
+        fit: FitArgs,
+        #[command(flatten)]
+        score: ScoreArgs,
+    },
+    /// The K × K matrix of distances between systems (or K × M with --against), as a .npy file.
+    Pairwise(commands::pairwise::PairwiseArgs),
+    /// Assemble the partial files of a sharded `pairwise` run into the full matrix.
+    Merge(commands::pairwise::MergeArgs),
+}
+
+/// An error with its exit code.
+pub struct Failure {
+    /// 1 data, 2 usage.
+    pub code: u8,
+    /// The one-line message.
+    pub message: String,
+}
+
+impl Failure {
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<dynsim::Error> for Failure {
+    /// Library errors are data errors (exit code 1); parameter errors are caught before any data is
+    /// read and reported as usage errors by [`options`].
+    fn from(e: dynsim::Error) -> Self {
+        Failure {
+            code: 1,
+            message: e.to_string(),
+        }
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        None | Some("demo") if args.len() <= 1 => demo::run(),
-        Some("-h" | "--help") => {
-            print!("{USAGE}");
-            Ok(())
+    // A panic is a bug in dynsim, never the user's fault: one line, no backtrace, exit code 101.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error in dynsim (please report it): {info}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; clap knows which is which (exit code 0 or 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
-        Some("-V" | "--version") => {
-            println!("dynsim {}", env!("CARGO_PKG_VERSION"));
-            Ok(())
-        }
-        _ => {
-            eprintln!("error: unknown arguments: {}\n\n{USAGE}", args.join(" "));
-            return ExitCode::from(2);
-        }
+    };
+    let result = match cli.command {
+        None | Some(Command::Demo) => demo::run().map_err(Failure::from),
+        Some(Command::Fit { data, fit, save }) => commands::fit::run(&data, &fit, save.as_deref()),
+        Some(Command::Align { a, b, score }) => commands::align::run(&a, &b, &score),
+        Some(Command::Compare { x, y, fit, score }) => commands::compare::run(&x, &y, &fit, &score),
+        Some(Command::Pairwise(args)) => commands::pairwise::run(&args),
+        Some(Command::Merge(args)) => commands::pairwise::merge(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
         }
     }
 }

@@ -484,7 +484,9 @@ fn c_of(
     if i < j {
         known_c(ops, size, options, cs, i, j)
     } else {
-        Ok(known_c(ops, size, options, cs, j, i)?.transpose().to_owned())
+        Ok(known_c(ops, size, options, cs, j, i)?
+            .transpose()
+            .to_owned())
     }
 }
 
@@ -506,7 +508,8 @@ pub fn repair_triangles(
 ) -> Result<()> {
     let k = ops.len();
     let size = common_size(ops);
-    if !options.score.is_pavf() || out.rows != k
+    if !options.score.is_pavf()
+        || out.rows != k
         || out.cols != k
         || out.values.len() != k * k
         || out.certificates.len() != k * k

@@ -1,5 +1,7 @@
 //! The single integration-test crate: one module per library module.
 
+#[cfg(feature = "cli")]
+mod cli;
 mod common;
 mod dsa;
 mod embedding;

@@ -48,7 +48,10 @@ pub fn load(paths: &[PathBuf], params: &FitParams) -> Result<Vec<NamedOperator>,
             datasets.push(dynsim::io::read_dataset(path)?);
         }
     }
-    let mut fitted = fit_all(&datasets, &[*params])?.into_iter().map(Some).collect::<Vec<_>>();
+    let mut fitted = fit_all(&datasets, &[*params])?
+        .into_iter()
+        .map(Some)
+        .collect::<Vec<_>>();
     let mut out = Vec::new();
     for (path, source) in paths.iter().zip(sources) {
         match source {

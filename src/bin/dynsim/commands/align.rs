@@ -29,13 +29,8 @@ pub fn run(a_path: &Path, b_path: &Path, score: &ScoreArgs) -> Result<(), Failur
         let distance = match options.score {
             dynsim::dsa::Score::Angular => al.angular,
             dynsim::dsa::Score::Euclidean => al.euclidean,
-            s => spectral_distance_operators(
-                a.as_ref(),
-                b.as_ref(),
-                spectral(s),
-                options.unequal,
-            )
-            .map_err(name)?,
+            s => spectral_distance_operators(a.as_ref(), b.as_ref(), spectral(s), options.unequal)
+                .map_err(name)?,
         };
         Ok((al, distance))
     })??;

@@ -36,10 +36,7 @@ pub fn run(x: &Path, y: &Path, fit: &FitArgs, score: &ScoreArgs) -> Result<(), F
             } else {
                 al.certificate.angular_lower_bound
             };
-            crate::commands::align::merge_into(
-                &mut v,
-                json!({ "lower_bound": json::num(lb) }),
-            );
+            crate::commands::align::merge_into(&mut v, json!({ "lower_bound": json::num(lb) }));
             crate::commands::align::merge_into(&mut v, json::alignment(al));
         }
         None => crate::commands::align::merge_into(

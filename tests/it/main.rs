@@ -5,6 +5,8 @@ mod cli;
 mod common;
 mod dsa;
 mod embedding;
+#[cfg(feature = "io")]
+mod model;
 mod operator;
 mod pavf;
 mod wasserstein;

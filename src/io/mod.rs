@@ -22,6 +22,12 @@ use crate::error::{Error, Result};
 ///
 /// The dataset is named after the path.
 pub fn read_dataset(path: &Path) -> Result<Dataset> {
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.display().to_string(),
+            reason: "is a directory, not a data file (.npy / .npz)".into(),
+        });
+    }
     match extension(path).as_deref() {
         Some("npy") => npy::read_dataset(path),
         Some("npz") => npz::read_dataset(path),

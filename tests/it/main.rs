@@ -6,6 +6,8 @@ mod common;
 mod dsa;
 mod embedding;
 #[cfg(feature = "io")]
+mod io;
+#[cfg(feature = "io")]
 mod model;
 mod operator;
 mod pavf;

@@ -68,10 +68,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             reason: format!("the directory {} does not exist", dir.display()),
         });
     }
+    // Unique per process and per call, so concurrent writers never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         name.to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(|e| io_err("cannot create a file", e))?;
@@ -79,7 +82,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.sync_all()
             .map_err(|e| io_err("cannot flush to disk", e))?;
         drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| io_err("cannot rename the temporary file", e))
+        std::fs::rename(&tmp, path).map_err(|e| io_err("cannot rename the temporary file", e))?;
+        // Make the rename itself durable where the platform allows syncing a directory.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

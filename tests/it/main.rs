@@ -1,5 +1,6 @@
 //! The single integration-test crate: one module per library module.
 
+mod cases;
 #[cfg(feature = "cli")]
 mod cli;
 mod common;

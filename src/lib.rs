@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod alignment;
+pub mod cases;
 pub mod dsa;
 pub mod embedding;
 mod error;

@@ -115,7 +115,7 @@ impl AttractorSystem {
     /// The trials as a dataset named `class-model`.
     pub fn dataset(&self) -> Result<Dataset> {
         let slices: Vec<&[f64]> = self.trials.iter().map(Vec::as_slice).collect();
-        Ok(Dataset::from_trials(&slices, 2)?.with_name(&format!(
+        Ok(Dataset::from_trials(&slices, 2)?.with_name(format!(
             "{}-{}",
             self.class.name(),
             self.model

@@ -504,7 +504,10 @@ fn bad_input_gives_exit_code_1_and_names_the_file() {
     let err = fails(&["fit", &d("missing.npy")], 1);
     assert!(err.contains("missing.npy"), "{err}");
     let err = fails(&["fit", &dir.display().to_string()], 1);
-    assert!(err.contains(&dir.display().to_string()) && err.contains("directory"), "{err}");
+    assert!(
+        err.contains(&dir.display().to_string()) && err.contains("directory"),
+        "{err}"
+    );
     std::fs::write(d("garbage.npy"), b"this is not an npy file").unwrap();
     let err = fails(&["fit", &d("garbage.npy")], 1);
     assert!(err.contains("garbage.npy"), "{err}");

@@ -7,6 +7,7 @@
 
 pub mod attractors;
 pub mod linear;
+pub mod lorenz;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

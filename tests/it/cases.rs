@@ -141,3 +141,42 @@ fn linear_conjugates_are_at_zero_distance_and_different_spectra_apart() {
     let m = pairwise(&ops[..3], &ScoreOptions::default()).unwrap();
     assert!(m.values.iter().all(|&v| v <= 1e-8));
 }
+
+#[test]
+fn rk4_is_fourth_order_and_keeps_the_fixed_points() {
+    use dynsim::cases::lorenz::rk4_step;
+    let (sigma, beta): (f64, f64) = (10.0, 8.0 / 3.0);
+    for rho in [10.0f64, 28.0, 220.0] {
+        let c = (beta * (rho - 1.0)).sqrt();
+        for p in [[c, c, rho - 1.0], [-c, -c, rho - 1.0]] {
+            let q = rk4_step(p, 0.01, sigma, rho, beta);
+            for d in 0..3 {
+                assert!(
+                    (q[d] - p[d]).abs() <= 1e-12 * (1.0 + p[d].abs()),
+                    "ρ = {rho}"
+                );
+            }
+        }
+    }
+    // Convergence order: integrate one time unit at ρ = 10 (no chaotic amplification of the
+    // error) with dt and dt/2 against a dt/16 reference.
+    let run = |dt: f64| {
+        let mut s = [1.0, 1.0, 20.0];
+        for _ in 0..(1.0 / dt).round() as usize {
+            s = rk4_step(s, dt, sigma, 10.0, beta);
+        }
+        s
+    };
+    let reference = run(0.01 / 16.0);
+    let err = |s: [f64; 3]| {
+        (0..3)
+            .map(|d| (s[d] - reference[d]).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let ratio = err(run(0.01)) / err(run(0.005));
+    assert!(
+        (13.0..=19.0).contains(&ratio),
+        "error ratio {ratio}, expected ≈ 16"
+    );
+}

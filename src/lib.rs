@@ -14,6 +14,8 @@
 #![warn(missing_docs)]
 
 pub mod alignment;
+pub mod analysis;
+pub mod baselines;
 pub mod cases;
 pub mod dsa;
 pub mod embedding;

@@ -1,5 +1,7 @@
 //! The single integration-test crate: one module per library module.
 
+mod analysis;
+mod baselines;
 mod cases;
 #[cfg(feature = "cli")]
 mod cli;

@@ -27,8 +27,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Fit and compare the embedded demo systems (deterministic; the default).
-    Demo,
+    /// The saddle / line / point attractor study on the built-in generator (deterministic; the
+    /// default): DSA and Procrustes matrices, silhouettes, an MDS picture.
+    Demo {
+        /// Also write the heat maps and the MDS scatter as an SVG.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<std::path::PathBuf>,
+    },
     /// Fit one system's operator and print it as JSON.
     Fit {
         /// The system's data: .npy of shape (T, N) or (K, T, N), or .npz with one (T_i, N) array per trial.
@@ -108,7 +113,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        None | Some(Command::Demo) => demo::run().map_err(Failure::from),
+        None => demo::run(None),
+        Some(Command::Demo { svg }) => demo::run(svg.as_deref()),
         Some(Command::Fit { data, fit, save }) => commands::fit::run(&data, &fit, save.as_deref()),
         Some(Command::Align { a, b, score }) => commands::align::run(&a, &b, &score),
         Some(Command::Compare { x, y, fit, score }) => commands::compare::run(&x, &y, &fit, &score),

@@ -570,3 +570,51 @@ fn usage_errors_give_exit_code_2() {
     assert!(run(&["--help"]).status.success());
     assert!(run(&["--version"]).status.success());
 }
+
+#[test]
+fn demo_prints_the_study_and_writes_an_svg() {
+    let dir = scratch("demo");
+    let svg = dir.join("demo.svg");
+    let out = run(&["demo", "--svg", &svg.display().to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "DSA angular",
+        "DSA wasserstein",
+        "Procrustes",
+        "silhouette",
+        "classical MDS",
+    ] {
+        assert!(text.contains(needle), "demo output lacks {needle}");
+    }
+    // The same silhouettes the study test asserts: DSA ≥ 0.5, Procrustes ≤ 0.2.
+    let silhouettes: Vec<f64> = text
+        .lines()
+        .filter_map(|l| l.split("silhouette ").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(silhouettes.len(), 3, "{text}");
+    assert!(silhouettes[0] >= 0.5 && silhouettes[1] >= 0.5 && silhouettes[2] <= 0.2);
+    let figure = std::fs::read_to_string(&svg).unwrap();
+    assert!(figure.starts_with("<svg") && figure.trim_end().ends_with("</svg>"));
+    assert_eq!(
+        figure.matches("<circle").count(),
+        15,
+        "one MDS point per system"
+    );
+    assert!(
+        figure.matches("<rect").count() >= 3 * 15 * 15,
+        "three 15 × 15 heat maps"
+    );
+    // Deterministic: a second run (without --svg) prints the same text up to the "wrote" line.
+    let again = String::from_utf8(run(&["demo"]).stdout).unwrap();
+    let body = text.split("\nwrote ").next().unwrap();
+    assert!(
+        again == body || again == format!("{body}\n"),
+        "demo output differs between runs"
+    );
+}

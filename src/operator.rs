@@ -330,6 +330,30 @@ impl Operator {
     }
 }
 
+/// e such that x·2⁻ᵉ ∈ [½, 1) for finite x > 0 (0 for x = 0 or non-finite x).
+fn binary_exponent(x: f64) -> i32 {
+    if !(x.is_finite() && x > 0.0) {
+        return 0;
+    }
+    let (x, shift) = if x < f64::MIN_POSITIVE {
+        (x * 2f64.powi(64), -64)
+    } else {
+        (x, 0)
+    };
+    ((x.to_bits() >> 52) & 0x7ff) as i32 - 1022 + shift
+}
+
+/// x·2ᵏ, exact whenever the result is a normal number (applied in steps so that no intermediate
+/// power of two overflows or underflows).
+fn scale_pow2(mut x: f64, mut k: i32) -> f64 {
+    while k != 0 {
+        let step = k.clamp(-1000, 1000);
+        x *= 2f64.powi(step);
+        k -= step;
+    }
+    x
+}
+
 /// Sorts eigenvalues deterministically: by modulus descending, then real part descending, then
 /// imaginary part descending (so a conjugate pair lists +im first). Uses a total order on f64.
 pub fn sort_eigenvalues(eigs: &mut [(f64, f64)]) {
@@ -440,11 +464,41 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
     }
     linalg::check_finite(h.as_ref(), &name)?;
 
+    // §2.2: scale H by a power of two so that max |H_ij| ∈ [½, 1) (exact); V and A_v do not depend on
+    // the scale, σ is scaled back. Without it, data near 1e300 overflow the QR's column norms and
+    // subnormal data look identically zero.
+    let mut max_abs = 0.0f64;
+    for j in 0..p {
+        for x in h.col(j).iter() {
+            max_abs = max_abs.max(x.abs());
+        }
+    }
+    let exponent = binary_exponent(max_abs);
+    if exponent != 0 {
+        for j in 0..p {
+            for x in h.as_mut().col_mut(j).iter_mut() {
+                *x = scale_pow2(*x, -exponent);
+            }
+        }
+    }
+
     // §2: H = Q R (in place), R = U_R Σ W_Rᵀ, so H = (Q U_R) Σ W_Rᵀ: V = Q U_R, U = W_R.
     let q_coeff = linalg::qr_in_place(h.as_mut());
     let r_factor = Mat::from_fn(p, p, |i, j| if i <= j { h[(i, j)] } else { 0.0 });
-    let (mut u_r, sigma, mut w_r) = linalg::svd(r_factor.as_ref(), "SVD of the Hankel matrix")?;
+    let (mut u_r, sigma_scaled, mut w_r) =
+        linalg::svd(r_factor.as_ref(), "SVD of the Hankel matrix")?;
     drop(r_factor);
+    let sigma: Vec<f64> = sigma_scaled
+        .iter()
+        .map(|&s| scale_pow2(s, exponent))
+        .collect();
+    if sigma.iter().any(|s| s.is_infinite()) {
+        return Err(Error::NonFinite {
+            array: format!("{name}: singular values"),
+            index: vec![0],
+            value: f64::INFINITY,
+        });
+    }
     // σ₁ = 0 (or NaN, impossible for finite H) means there is nothing to fit.
     if sigma.first().is_none_or(|&s| s.is_nan() || s <= 0.0) {
         return Err(Error::DegenerateData { array: name });

@@ -676,3 +676,53 @@ fn inconsistent_hankel_is_refused() {
         Err(Error::Shape { .. })
     ));
 }
+
+#[test]
+fn extreme_magnitudes_neither_overflow_nor_underflow() {
+    // spec/operator.md §2.2. Scaling the data by 2ᵏ scales H exactly, and the fit rescales H by a
+    // power of two before its QR, so A_v, R² and the eigenvalues are bit-identical and σ scales by
+    // exactly 2ᵏ, from k = −1000 to k = 1000 (data near 1e301), as long as the scaled data stay
+    // normal numbers. Decimal scales 1e±300 are not exact, and 1e-310 makes the data subnormal
+    // (about 44 significant bits left): those are compared to tolerances.
+    let (a, _) = planted_system(3);
+    let trials = trajectories(&a, 3, 60, 4);
+    let base = fit(
+        &dataset(&trials, 6),
+        &params(2, RankRule::Fixed(8), 1e-8, 1),
+    )
+    .unwrap();
+    let scaled_fit = |s: f64| {
+        let t: Vec<Vec<f64>> = trials
+            .iter()
+            .map(|x| x.iter().map(|v| v * s).collect())
+            .collect();
+        fit(&dataset(&t, 6), &params(2, RankRule::Fixed(8), 1e-8, 1)).unwrap()
+    };
+    let bits = |op: &Operator| {
+        let m = op.matrix();
+        (0..m.nrows())
+            .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)].to_bits()))
+            .collect::<Vec<_>>()
+    };
+    for k in [-1000, -300, 300, 1000] {
+        let s = 2f64.powi(k / 2) * 2f64.powi(k - k / 2);
+        let op = scaled_fit(s);
+        assert_eq!(bits(&op), bits(&base), "2^{k}");
+        assert_eq!(op.r2().to_bits(), base.r2().to_bits());
+        for (x, y) in op.singular_values().iter().zip(base.singular_values()) {
+            assert_eq!(*x, y * s, "2^{k}");
+        }
+    }
+    for s in [1e300, 1e-300, 1e-310] {
+        // Rounding differs from the unscaled fit, so A_v is compared up to the orthogonal similarity
+        // that nearly equal singular values leave free (its eigenvalues and singular values).
+        let op = scaled_fit(s);
+        assert_orthogonally_similar(&op, &base, 1e-9, &format!("scale {s:e}"));
+        for (x, y) in op.singular_values().iter().zip(base.singular_values()) {
+            assert!(
+                (x / s - y).abs() <= 1e-12 * base.singular_values()[0],
+                "scale {s:e}"
+            );
+        }
+    }
+}

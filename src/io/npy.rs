@@ -226,6 +226,12 @@ enum Kind {
     U8,
 }
 
+/// Parses a whole `.npy` file held in memory (spec/io.md §2), exactly as [`read`] parses a file;
+/// `name` stands for the file name in errors.
+pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Array> {
+    parse(bytes, name, None)
+}
+
 /// Parses the bytes of a whole `.npy` file (spec/io.md §2). `path` names the file in errors; `member`
 /// is the `.npz` member the bytes came from, if any (errors then name the member instead of
 /// `"header"` / `"data"`).

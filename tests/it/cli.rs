@@ -340,18 +340,26 @@ fn pairwise_matrix_is_a_metric_and_shards_merge_bit_for_bit() {
     let rep: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     for key in [
         "dynsim_version",
-        "command",
         "systems",
         "options",
         "pairs",
         "repaired",
         "repaired_pairs",
         "repair_sweeps",
-        "timings",
         "shape",
+        "execution",
     ] {
         assert!(rep.get(key).is_some(), "report lacks {key}");
     }
+    for key in ["command", "threads", "timings"] {
+        assert!(
+            rep["execution"].get(key).is_some(),
+            "report lacks execution.{key}"
+        );
+    }
+    assert!(rep["execution"]["timings"]["score_seconds"]
+        .as_f64()
+        .is_some());
     assert_eq!(rep["systems"].as_array().unwrap().len(), 12);
     assert_eq!(rep["systems"][0]["rank"], 5);
     let pairs = rep["pairs"].as_array().unwrap();

@@ -50,6 +50,10 @@ pub struct PairwiseArgs {
     /// Save every fitted operator to a model file, to re-score later without the data.
     #[arg(long, value_name = "MODEL")]
     pub save_models: Option<PathBuf>,
+    /// Leave the execution block (command line, threads, timings) out of the report, so that the
+    /// same inputs give a byte-identical report on every run and thread count.
+    #[arg(long)]
+    pub reproducible_report: bool,
 }
 
 /// `dynsim merge`.
@@ -67,6 +71,9 @@ pub struct MergeArgs {
     /// Worker threads for the triangle repair (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Leave the execution block (command line, threads, timings) out of the report.
+    #[arg(long)]
+    pub reproducible_report: bool,
 }
 
 /// The score options as a partial file stores them (everything that changes a value).
@@ -214,6 +221,10 @@ struct Finish<'a> {
     timings: Value,
     started: Instant,
     extra: Value,
+    /// Execution facts (threads) that go into the execution block.
+    execution: Value,
+    /// Omit the execution block (command, threads, timings): a byte-reproducible report.
+    reproducible: bool,
 }
 
 impl Finish<'_> {
@@ -256,7 +267,6 @@ impl Finish<'_> {
             );
             let mut report = json!({
                 "dynsim_version": env!("CARGO_PKG_VERSION"),
-                "command": std::env::args().collect::<Vec<_>>(),
                 "output": self.output.display().to_string(),
                 "shape": [matrix.rows, matrix.cols],
                 "mode": if self.setup.cross { "cross" } else { "pairwise" },
@@ -269,9 +279,16 @@ impl Finish<'_> {
                 "repaired": matrix.repaired,
                 "repaired_pairs": matrix.repaired_pairs,
                 "repair_sweeps": matrix.repair_sweeps,
-                "timings": timings,
             });
             crate::commands::align::merge_into(&mut report, self.extra);
+            if !self.reproducible {
+                let mut execution = json!({
+                    "command": std::env::args().collect::<Vec<_>>(),
+                    "timings": timings,
+                });
+                crate::commands::align::merge_into(&mut execution, self.execution);
+                crate::commands::align::merge_into(&mut report, json!({ "execution": execution }));
+            }
             write_json(path, &report)?;
         }
         Ok(())
@@ -391,7 +408,9 @@ pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
             report: args.report.as_deref(),
             timings: json!({ "fit_seconds": fit_seconds, "score_seconds": score_seconds }),
             started,
-            extra: json!({ "threads": args.score.threads, "shards": Value::Null }),
+            extra: json!({ "shards": Value::Null }),
+            execution: json!({ "threads": args.score.threads }),
+            reproducible: args.reproducible_report,
         }
         .run()
     })?
@@ -503,7 +522,9 @@ pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
             report: args.report.as_deref(),
             timings: json!({ "shard_seconds": shard_seconds }),
             started,
-            extra: json!({ "threads": args.threads, "shards": count }),
+            extra: json!({ "shards": count }),
+            execution: json!({ "threads": args.threads }),
+            reproducible: args.reproducible_report,
         }
         .run()
     })?

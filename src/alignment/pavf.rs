@@ -634,6 +634,16 @@ fn solve(
     } else {
         scaled_distance(x, y, c.as_ref())
     };
+    // §8: without normalisation the distance of operators with entries near f64::MAX can exceed the
+    // f64 range; that is an error, not an infinite score.
+    if !euclidean.is_finite() {
+        return Err(Error::NonFinite {
+            array: "Euclidean distance ‖A − C B Cᵀ‖ without normalisation (exceeds the f64 range)"
+                .into(),
+            index: Vec::new(),
+            value: euclidean,
+        });
+    }
     let angular = 2.0 * (0.5 * unit).min(1.0).asin();
     let c = if swap { c.transpose().to_owned() } else { c };
     Ok(Alignment {

@@ -9,6 +9,8 @@ mod common;
 mod dsa;
 mod embedding;
 #[cfg(feature = "io")]
+mod hostile;
+#[cfg(feature = "io")]
 mod io;
 #[cfg(feature = "io")]
 mod model;

@@ -4,8 +4,17 @@
 //! case: no early stop on agreement is likely, so every default start is refined), plus a
 //! near-conjugate pair (B = P A Pᵀ with P a random signed permutation), which the spectral starts solve
 //! at once. Single-threaded: every kernel is sequential.
+//!
+//! Quick mode: `PAVF_QUICK=1 cargo bench --bench alignment` skips criterion and prints, for every case,
+//! the minimum and median wall time of a few runs (21 at n ≤ 10, 7 at n ≤ 30, 1 above) and the
+//! certificate's counters (starts tried, iterations, Hessian products, stop reason, value), which are
+//! the reliable evidence on a shared machine. `PAVF_QUICK_SIZES=10,20` chooses the sizes,
+//! `PAVF_QUICK_SEEDS=k` adds k further unrelated pairs per size (seeds 10/11, 12/13, …, one run each), and
+//! `PAVF_QUICK_THOROUGH=1` uses `PavfOptions::thorough()` instead of the defaults.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::time::Instant;
+
+use criterion::{BenchmarkId, Criterion};
 use dynsim::alignment::{align, PavfOptions};
 use dynsim::faer::Mat;
 
@@ -53,5 +62,76 @@ fn bench_align(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_align);
-criterion_main!(benches);
+/// One quick-mode line: timing over `runs` runs and the certificate of the last one.
+fn quick_case(name: &str, a: &Mat<f64>, b: &Mat<f64>, runs: usize) {
+    let options = if std::env::var_os("PAVF_QUICK_THOROUGH").is_some() {
+        PavfOptions::thorough()
+    } else {
+        PavfOptions::default()
+    };
+    let mut times = Vec::with_capacity(runs);
+    let mut last = None;
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        let r = align(a.as_ref(), b.as_ref(), &options).expect("align");
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        last = Some(r);
+    }
+    times.sort_by(f64::total_cmp);
+    let r = last.expect("at least one run");
+    let c = &r.certificate;
+    println!(
+        "{name:<28} min {:>9.3} ms  median {:>9.3} ms  d={:.12}  lb={:.4}  starts={:>2} at_best={} iters={:>6} hess={:>6} conv={} best={:?} stop={:?}",
+        times[0],
+        times[runs / 2],
+        r.euclidean,
+        c.euclidean_lower_bound,
+        c.starts_tried,
+        c.starts_at_best,
+        c.total_iterations,
+        c.hessian_products,
+        c.converged,
+        c.best_start,
+        c.stop
+    );
+}
+
+fn quick() {
+    let extra: u64 = std::env::var("PAVF_QUICK_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let sizes: Vec<usize> = std::env::var("PAVF_QUICK_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 30, 100]);
+    for &n in &sizes {
+        let runs = if n <= 10 {
+            21
+        } else if n <= 30 {
+            7
+        } else {
+            1
+        };
+        let a = matrix(n, 1);
+        let b = matrix(n, 2);
+        quick_case(&format!("random_pair/{n}"), &a, &b, runs);
+        let p = signed_permutation_conjugate(&a, 3);
+        quick_case(&format!("signed_permutation/{n}"), &a, &p, runs);
+        for s in 0..extra {
+            let a = matrix(n, 10 + 2 * s);
+            let b = matrix(n, 11 + 2 * s);
+            quick_case(&format!("random_pair/{n}/seed{}", 10 + 2 * s), &a, &b, 1);
+        }
+    }
+}
+
+fn main() {
+    if std::env::var_os("PAVF_QUICK").is_some() {
+        quick();
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench_align(&mut c);
+    c.final_summary();
+}

@@ -6,6 +6,8 @@ mod cases;
 #[cfg(feature = "cli")]
 mod cli;
 mod common;
+#[cfg(feature = "io")]
+mod crosscheck;
 mod dsa;
 mod embedding;
 #[cfg(feature = "io")]

@@ -76,7 +76,8 @@ impl Score {
         matches!(self, Score::Angular | Score::Euclidean)
     }
 
-    fn spectral(self) -> Option<SpectralScore> {
+    /// The spectral score (`None` for the PAVF scores).
+    pub fn spectral(self) -> Option<SpectralScore> {
         match self {
             Score::Wasserstein => Some(SpectralScore::Wasserstein),
             Score::Wasserstein2 => Some(SpectralScore::Wasserstein2),

@@ -26,11 +26,11 @@ pub fn run(a_path: &Path, b_path: &Path, score: &ScoreArgs) -> Result<(), Failur
         // PAVF is always run (its keys are always reported); padding to the larger size is done by
         // `align` (spec/alignment.md §1).
         let al = align(a.as_ref(), b.as_ref(), &options.pavf).map_err(name)?;
-        let distance = match options.score {
-            dynsim::dsa::Score::Angular => al.angular,
-            dynsim::dsa::Score::Euclidean => al.euclidean,
-            s => spectral_distance_operators(a.as_ref(), b.as_ref(), spectral(s), options.unequal)
+        let distance = match options.score.spectral() {
+            Some(s) => spectral_distance_operators(a.as_ref(), b.as_ref(), s, options.unequal)
                 .map_err(name)?,
+            None if options.score == dynsim::dsa::Score::Euclidean => al.euclidean,
+            None => al.angular,
         };
         Ok((al, distance))
     })??;
@@ -51,16 +51,6 @@ pub fn run(a_path: &Path, b_path: &Path, score: &ScoreArgs) -> Result<(), Failur
     merge_into(&mut v, json::alignment(&al));
     json::print(&v);
     Ok(())
-}
-
-/// The spectral score of a non-PAVF [`Score`](dynsim::dsa::Score).
-pub fn spectral(s: dynsim::dsa::Score) -> dynsim::alignment::SpectralScore {
-    use dynsim::alignment::SpectralScore;
-    match s {
-        dynsim::dsa::Score::Wasserstein2 => SpectralScore::Wasserstein2,
-        dynsim::dsa::Score::Wasserstein1 => SpectralScore::Wasserstein1,
-        _ => SpectralScore::Wasserstein,
-    }
 }
 
 /// Adds the keys of `extra` (an object) to `v` (an object).

@@ -243,6 +243,32 @@ pub(crate) fn qr_in_place(mut a: faer::MatMut<'_, f64>) -> Mat<f64> {
     q_coeff
 }
 
+/// The bytes [`qr_in_place`] and [`apply_q`] (on a rows × k right-hand side) allocate besides their
+/// arguments (spec/operator.md §7.1): the block factors and faer's workspaces, as faer itself
+/// computes them, plus one m × bs panel for the matrix-product kernel's thread-local packing
+/// buffer (a measured bound: the kernel reserves far more address space than it touches).
+pub(crate) fn qr_workspace_bytes(m: usize, n: usize, k: usize) -> u64 {
+    use faer::linalg::householder;
+    use faer::linalg::qr::no_pivoting::factor;
+    // faer's size functions multiply unchecked; beyond 2^48 elements (2 PiB) no budget can hold the
+    // fit anyway, so the estimate saturates instead of asking faer.
+    const LIMIT: usize = 1 << 48;
+    if m.checked_mul(n.max(k)).is_none_or(|x| x > LIMIT) {
+        return u64::MAX;
+    }
+    let bs = factor::recommended_block_size::<f64>(m, n);
+    let coeff = (bs as u64)
+        .saturating_mul(m.min(n) as u64)
+        .saturating_mul(8);
+    let qr = factor::qr_in_place_scratch::<f64>(m, n, bs, PAR, Default::default())
+        .unaligned_bytes_required() as u64;
+    let apply =
+        householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(m, bs, k)
+            .unaligned_bytes_required() as u64;
+    let packing = (m as u64).saturating_mul(bs as u64).saturating_mul(8);
+    coeff.saturating_add(qr.max(apply)).saturating_add(packing)
+}
+
 /// Overwrites `x` (rows × k) with Q x, where Q is the orthogonal factor of a QR computed by
 /// [`qr_in_place`] (`factored` is the factored matrix, `q_coeff` its block factors).
 pub(crate) fn apply_q(

@@ -365,6 +365,73 @@ pub fn sort_eigenvalues(eigs: &mut [(f64, f64)]) {
     });
 }
 
+/// The memory a fit allocates, estimated from the shapes alone (spec/operator.md §7.1), in bytes.
+/// Every field is an upper bound on one buffer the fit holds at its peak; [`FitMemory::total`] is
+/// their sum. Sizes saturate at `u64::MAX` instead of overflowing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FitMemory {
+    /// The dataset, 8·ΣTᵢ·N (held by the caller during the fit).
+    pub dataset: u64,
+    /// The Hankel matrix H, 8·M·p, M = Σᵢ (Tᵢ − (D−1)τ), p = N·D.
+    pub hankel: u64,
+    /// The regression basis V[:, :c], 8·M·c: c = r for a fixed rank, else p (the rank rule picks r
+    /// after the SVD, so the estimate takes the largest possible).
+    pub basis: u64,
+    /// The QR factorisation's block factors, faer's workspaces for the QR and for applying Q (as
+    /// faer computes them), and the matrix-product kernel's packing of one M × bs block.
+    pub workspace: u64,
+    /// The p × p and c × c matrices (R, its SVD factors and workspace, the Gram matrices): 8·12·p².
+    pub small: u64,
+}
+
+impl FitMemory {
+    /// The peak: the sum of the buffers.
+    pub fn total(&self) -> u64 {
+        self.dataset
+            .saturating_add(self.hankel)
+            .saturating_add(self.basis)
+            .saturating_add(self.workspace)
+            .saturating_add(self.small)
+    }
+}
+
+/// Estimates the memory [`fit`] needs for a dataset of trials of lengths `trial_lens` with
+/// `n_features` features (spec/operator.md §7.1), without allocating anything. Validates `params`
+/// (their domains only; a trial too short for the delays counts as contributing no rows here and is
+/// refused by [`fit`] itself).
+pub fn fit_memory(
+    trial_lens: &[usize],
+    n_features: usize,
+    params: &FitParams,
+) -> Result<FitMemory> {
+    params.validate()?;
+    let span = params.delay.validate()? as u64;
+    let bytes = |count: u64| count.saturating_mul(8);
+    let n = n_features as u64;
+    let total_time = trial_lens
+        .iter()
+        .fold(0u64, |acc, &t| acc.saturating_add(t as u64));
+    let m = trial_lens.iter().fold(0u64, |acc, &t| {
+        acc.saturating_add((t as u64).saturating_sub(span))
+    });
+    let p = n.saturating_mul(params.delay.n_delays as u64);
+    let c = match (params.regression, params.rank) {
+        (Regression::PrincipalComponent, RankRule::Fixed(r)) => (r as u64).min(p),
+        _ => p,
+    };
+    Ok(FitMemory {
+        dataset: bytes(total_time.saturating_mul(n)),
+        hankel: bytes(m.saturating_mul(p)),
+        basis: bytes(m.saturating_mul(c)),
+        workspace: linalg::qr_workspace_bytes(
+            usize::try_from(m).unwrap_or(usize::MAX),
+            usize::try_from(p).unwrap_or(usize::MAX),
+            usize::try_from(c).unwrap_or(usize::MAX),
+        ),
+        small: bytes(p.saturating_mul(p).saturating_mul(12)),
+    })
+}
+
 /// Fits the operator of one system (spec/operator.md). Validates the parameters and that every trial
 /// has at least (D−1)τ + k + 1 time points, embeds, and calls [`fit_hankel`].
 pub fn fit(data: &Dataset, params: &FitParams) -> Result<Operator> {

@@ -31,12 +31,104 @@ pub fn read_dataset(path: &Path) -> Result<Dataset> {
     match extension(path).as_deref() {
         Some("npy") => npy::read_dataset(path),
         Some("npz") => npz::read_dataset(path),
-        _ => Err(Error::Format {
+        _ => Err(unknown_extension(path)),
+    }
+}
+
+/// The shape of one system's data file, read from its header(s) only ([`peek_dataset`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataShape {
+    /// The length Tᵢ of every trial, in order.
+    pub trial_lens: Vec<usize>,
+    /// N, the number of features.
+    pub n_features: usize,
+    /// The file's size in bytes.
+    pub file_bytes: u64,
+    /// The largest single array as stored in the file, in bytes (a `.npz` member is decompressed
+    /// into memory one at a time).
+    pub largest_stored: u64,
+}
+
+impl DataShape {
+    /// The number of values, ΣTᵢ·N.
+    pub fn n_values(&self) -> u64 {
+        self.trial_lens
+            .iter()
+            .fold(0u64, |acc, &t| acc.saturating_add(t as u64))
+            .saturating_mul(self.n_features as u64)
+    }
+
+    /// The peak memory of reading the file into a dataset (spec/io.md §4.1), in bytes: the stored
+    /// bytes of the largest array being decoded, plus the decoded f64 values, plus the dataset built
+    /// from them (one copy each).
+    pub fn read_memory(&self) -> u64 {
+        let values = self.n_values().saturating_mul(8);
+        self.largest_stored
+            .saturating_add(values)
+            .saturating_add(values)
+    }
+}
+
+/// Reads only the header(s) of a data file (spec/io.md §4.1): the shape of every trial, with the
+/// same checks of magic, dtype, shape and length against the file's size as [`read_dataset`], but
+/// without reading (or decompressing) the data. Errors are those [`read_dataset`] would give for the
+/// same header problem.
+pub fn peek_dataset(path: &Path) -> Result<DataShape> {
+    if path.is_dir() {
+        return Err(Error::Io {
             path: path.display().to_string(),
-            array: "file".into(),
-            reason: "unknown extension: expected .npy (one array) or .npz (one array per trial)"
-                .into(),
-        }),
+            reason: "is a directory, not a data file (.npy / .npz)".into(),
+        });
+    }
+    let name = path.display().to_string();
+    let file_bytes = std::fs::metadata(path)
+        .map_err(|e| Error::Io {
+            path: name.clone(),
+            reason: format!("cannot read the file: {e}"),
+        })?
+        .len();
+    match extension(path).as_deref() {
+        Some("npy") => {
+            let header = npy::peek(path)?;
+            let (k, t, n) = npy::dataset_dims(&header.shape, &name)?;
+            Ok(DataShape {
+                trial_lens: vec![t; k],
+                n_features: n,
+                file_bytes,
+                largest_stored: file_bytes,
+            })
+        }
+        Some("npz") => {
+            let headers = npz::peek(path)?;
+            let n_features = headers
+                .first()
+                .and_then(|h| h.shape.get(1))
+                .copied()
+                .unwrap_or(0);
+            let largest_stored = headers
+                .iter()
+                .map(|h| (h.count as u64).saturating_mul(h.item_size))
+                .max()
+                .unwrap_or(0);
+            Ok(DataShape {
+                trial_lens: headers
+                    .iter()
+                    .map(|h| h.shape.first().copied().unwrap_or(0))
+                    .collect(),
+                n_features,
+                file_bytes,
+                largest_stored,
+            })
+        }
+        _ => Err(unknown_extension(path)),
+    }
+}
+
+fn unknown_extension(path: &Path) -> Error {
+    Error::Format {
+        path: path.display().to_string(),
+        array: "file".into(),
+        reason: "unknown extension: expected .npy (one array) or .npz (one array per trial)".into(),
     }
 }
 

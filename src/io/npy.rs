@@ -12,6 +12,7 @@
 //! 2. npyz ([`npyz::NpyFile`]) then parses the same header again and decodes the elements (either
 //!    byte order); the two parses must agree on shape and order.
 
+use std::io::Read;
 use std::path::Path;
 
 use npyz::{TypeChar, TypeStr};
@@ -59,31 +60,36 @@ pub fn read(path: &Path) -> Result<Array> {
 pub fn read_dataset(path: &Path) -> Result<Dataset> {
     let name = path.display().to_string();
     let array = read(path)?;
-    let (k, t, n) = match *array.shape.as_slice() {
+    let (k, t, n) = dataset_dims(&array.shape, &name)?;
+    Dataset::from_array(&array.data, k, t, n)
+        .map_err(|e| e.in_array(&name))
+        .map(|d| d.with_name(name))
+}
+
+/// (K, T, N) of a data array of shape (T, N) or (K, T, N), every axis ≥ 1.
+pub(crate) fn dataset_dims(shape: &[usize], name: &str) -> Result<(usize, usize, usize)> {
+    let (k, t, n) = match *shape {
         [t, n] => (1, t, n),
         [k, t, n] => (k, t, n),
         _ => {
             return Err(Error::Format {
-                path: name,
+                path: name.to_string(),
                 array: "data".into(),
-                reason: format!("expected (T, N) or (K, T, N), got shape {:?}", array.shape),
+                reason: format!("expected (T, N) or (K, T, N), got shape {shape:?}"),
             })
         }
     };
     if k == 0 || t == 0 || n == 0 {
         return Err(Error::Format {
-            path: name,
+            path: name.to_string(),
             array: "data".into(),
             reason: format!(
-                "shape {:?} has a zero-size axis; every axis (K trials, T time points, N features) \
-                 must have length ≥ 1",
-                array.shape
+                "shape {shape:?} has a zero-size axis; every axis (K trials, T time points, N \
+                 features) must have length ≥ 1"
             ),
         });
     }
-    Dataset::from_array(&array.data, k, t, n)
-        .map_err(|e| e.in_array(&name))
-        .map(|d| d.with_name(name))
+    Ok((k, t, n))
 }
 
 /// Reads a square matrix (an operator) from a 2-D `.npy` file: shape (n, n), n ≥ 1, all entries
@@ -212,7 +218,7 @@ pub(crate) fn read_file(path: &Path, name: &str) -> Result<Vec<u8>> {
 }
 
 /// The element types that are converted to f64.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     F8,
     F4,
@@ -232,16 +238,87 @@ pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Array> {
     parse(bytes, name, None)
 }
 
-/// Parses the bytes of a whole `.npy` file (spec/io.md §2). `path` names the file in errors; `member`
-/// is the `.npz` member the bytes came from, if any (errors then name the member instead of
-/// `"header"` / `"data"`).
-pub(crate) fn parse(bytes: &[u8], path: &str, member: Option<&str>) -> Result<Array> {
+/// The header of a `.npy` file, checked against the file's length (spec/io.md §2): everything
+/// [`parse`] checks before it decodes a single element.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// The shape, outermost axis first.
+    pub shape: Vec<usize>,
+    /// The number of elements (the product of the shape).
+    pub count: usize,
+    /// The dtype string, e.g. `<f8`.
+    pub descr: String,
+    /// Bytes per element in the file.
+    pub item_size: u64,
+    /// Whether the data are stored in Fortran (column-major) order.
+    pub fortran_order: bool,
+    kind: Kind,
+}
+
+/// Reads only the header of a `.npy` file (spec/io.md §2.6): the preamble and the header text, never
+/// the data, and checks the declared shape and dtype against the file's length exactly as [`read`]
+/// does. Used to estimate the memory a job needs before any array is allocated.
+pub fn peek(path: &Path) -> Result<Header> {
+    let name = path.display().to_string();
+    let io_err = |e: std::io::Error| Error::Io {
+        path: name.clone(),
+        reason: format!("cannot read the file: {e}"),
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let total = file.metadata().map_err(io_err)?.len();
+    peek_reader(std::io::BufReader::new(file), total, &name, None)
+}
+
+/// Reads the header of a `.npy` stream of `total` bytes (a file, or a `.npz` member) and checks it
+/// ([`parse_header`]), reading no further than the end of the header text.
+pub(crate) fn peek_reader(
+    mut reader: impl std::io::Read,
+    total: u64,
+    path: &str,
+    member: Option<&str>,
+) -> Result<Header> {
+    let io_err = |e: std::io::Error| match member {
+        None => Error::Io {
+            path: path.to_string(),
+            reason: format!("cannot read the file: {e}"),
+        },
+        Some(m) => Error::Format {
+            path: path.to_string(),
+            array: m.to_string(),
+            reason: format!("cannot decompress: {e}"),
+        },
+    };
+    // The preamble is at most 12 bytes; it gives the header's length, which Preamble::parse checks
+    // against `total` before anything more is read.
+    let mut head = Vec::with_capacity(12);
+    (&mut reader)
+        .take(12)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    let pre = Preamble::parse(&head, total).map_err(|r| Error::Format {
+        path: path.to_string(),
+        array: member.unwrap_or("header").to_string(),
+        reason: r,
+    })?;
+    let rest = (pre.data_start as u64).saturating_sub(head.len() as u64);
+    reader.take(rest).read_to_end(&mut head).map_err(io_err)?;
+    parse_header(&head, total, path, member)
+}
+
+/// Parses and checks the header held in the first bytes of a `.npy` file of `total` bytes; `bytes`
+/// must hold at least the preamble and the header text (the whole file, or just its head).
+pub(crate) fn parse_header(
+    bytes: &[u8],
+    total: u64,
+    path: &str,
+    member: Option<&str>,
+) -> Result<Header> {
     let err = |part: &str, reason: String| Error::Format {
         path: path.to_string(),
         array: member.unwrap_or(part).to_string(),
         reason,
     };
-    let pre = Preamble::parse(bytes).map_err(|r| err("header", r))?;
+    let pre = Preamble::parse(bytes, total).map_err(|r| err("header", r))?;
     let text = bytes
         .get(pre.prefix_len..pre.data_start)
         .ok_or_else(|| err("header", "truncated header".into()))?;
@@ -273,16 +350,16 @@ pub(crate) fn parse(bytes: &[u8], path: &str, member: Option<&str>) -> Result<Ar
     };
 
     let (kind, item_size) = dtype_kind(&dict.descr).map_err(|r| err("header", r))?;
-    let present = bytes.len().saturating_sub(pre.data_start);
+    let present = total.saturating_sub(pre.data_start as u64);
     let needed = count.checked_mul(item_size);
     match needed {
-        Some(needed) if needed == present as u64 => {}
-        Some(needed) if needed < present as u64 => {
+        Some(needed) if needed == present => {}
+        Some(needed) if needed < present => {
             return Err(err(
                 "data",
                 format!(
                     "{} unexpected bytes after the data (shape {:?} of '{}' needs {needed} bytes)",
-                    present as u64 - needed,
+                    present - needed,
                     dict.shape,
                     dict.descr
                 ),
@@ -310,17 +387,49 @@ pub(crate) fn parse(bytes: &[u8], path: &str, member: Option<&str>) -> Result<Ar
         .map_err(|_| err("header", format!("shape {:?} is too large", dict.shape)))?;
     let count = usize::try_from(count)
         .map_err(|_| err("header", format!("shape {shape:?} is too large")))?;
+    Ok(Header {
+        shape,
+        count,
+        descr: dict.descr,
+        item_size,
+        fortran_order: dict.fortran_order,
+        kind,
+    })
+}
+
+/// Parses the bytes of a whole `.npy` file (spec/io.md §2). `path` names the file in errors; `member`
+/// is the `.npz` member the bytes came from, if any (errors then name the member instead of
+/// `"header"` / `"data"`).
+pub(crate) fn parse(bytes: &[u8], path: &str, member: Option<&str>) -> Result<Array> {
+    let err = |part: &str, reason: String| Error::Format {
+        path: path.to_string(),
+        array: member.unwrap_or(part).to_string(),
+        reason,
+    };
+    let header = parse_header(bytes, bytes.len() as u64, path, member)?;
+    let (shape, count, kind, fortran_order) = (
+        header.shape,
+        header.count,
+        header.kind,
+        header.fortran_order,
+    );
 
     let npy =
         npyz::NpyFile::new(bytes).map_err(|e| err("header", format!("invalid header: {e}")))?;
     let npyz_order_fortran = npy.order() == npyz::Order::Fortran;
-    if npy.shape() != dict.shape.as_slice() || npyz_order_fortran != dict.fortran_order {
+    if npy
+        .shape()
+        .iter()
+        .map(|&d| d as usize)
+        .ne(shape.iter().copied())
+        || npyz_order_fortran != fortran_order
+    {
         return Err(err(
             "header",
             "the header is ambiguous (npyz reads a different shape or order)".into(),
         ));
     }
-    let layout = Layout::new(&shape, dict.fortran_order);
+    let layout = Layout::new(&shape, fortran_order);
     let decoded = match kind {
         Kind::F8 => decode(npy, count, &layout, Some),
         Kind::F4 => decode(npy, count, &layout, |x: f32| Some(f64::from(x))),
@@ -361,7 +470,8 @@ struct Preamble {
 }
 
 impl Preamble {
-    fn parse(bytes: &[u8]) -> std::result::Result<Self, String> {
+    /// `bytes`: the start of a file of `total` bytes (the whole file, or at least its first 12 bytes).
+    fn parse(bytes: &[u8], total: u64) -> std::result::Result<Self, String> {
         if bytes.is_empty() {
             return Err("empty (0 bytes); a .npy file starts with the magic \\x93NUMPY".into());
         }
@@ -401,8 +511,8 @@ impl Preamble {
                 ))
             }
         };
-        let present = bytes.len() - prefix_len;
-        if header_len > present {
+        let present = total.saturating_sub(prefix_len as u64);
+        if header_len as u64 > present {
             return Err(format!(
                 "truncated header: the header declares {header_len} bytes, only {present} present"
             ));

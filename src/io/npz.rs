@@ -35,69 +35,124 @@ pub fn read_dataset(path: &Path) -> Result<Dataset> {
         .map(|d| d.with_name(name))
 }
 
-/// The members of the archive, in archive order, each checked to be a (T_i, N) array with T_i ≥ 1
-/// and the same N ≥ 1 for all.
-fn read_members(path: &Path, name: &str) -> Result<Vec<(String, npy::Array)>> {
-    let io_err = |e: std::io::Error| Error::Io {
-        path: name.to_string(),
-        reason: format!("cannot read the file: {e}"),
-    };
-    let format = |array: &str, reason: String| Error::Format {
-        path: name.to_string(),
-        array: array.to_string(),
-        reason,
-    };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let meta = file.metadata().map_err(io_err)?;
-    if meta.is_dir() {
-        return Err(Error::Io {
-            path: name.to_string(),
-            reason: "cannot read the file: it is a directory".into(),
-        });
-    }
-    let file_len = meta.len();
-    let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| match e {
-        // Running out of bytes or bad bytes is the archive's fault, anything else the system's.
-        zip::result::ZipError::Io(e)
-            if !matches!(
-                e.kind(),
-                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
-            ) =>
-        {
-            io_err(e)
-        }
-        e => format("archive", format!("not a valid .npz (zip) archive: {e}")),
-    })?;
-    if archive.is_empty() {
-        return Err(format(
-            "archive",
-            "the archive has no members; expected one .npy member per trial".into(),
-        ));
-    }
-    let total_bound = file_len
-        .saturating_mul(MAX_DEFLATE_RATIO)
-        .saturating_add(RATIO_SLACK);
-    let mut total_declared = 0u64;
-    let mut trials: Vec<(String, npy::Array)> = Vec::with_capacity(archive.len().min(1 << 16));
+/// The shape of every trial of a `.npz` archive, in archive order, from the members' headers only
+/// (spec/io.md §3.3): each member is decompressed no further than the end of its `.npy` header. The
+/// same checks as [`read_dataset`] apply (members, compression, zip-bomb limits, shapes, dtypes),
+/// except those that need the data (non-finite values, integers above 2^53, trailing bytes inside
+/// a compressed member).
+pub fn peek(path: &Path) -> Result<Vec<npy::Header>> {
+    let name = path.display().to_string();
+    let mut archive = Archive::open(path, &name)?;
+    let mut headers: Vec<(String, npy::Header)> = Vec::new();
     for i in 0..archive.len() {
-        let member_name = archive
+        let (member_name, member) = archive.member(i)?;
+        let declared = member.size();
+        let header = npy::peek_reader(member, declared, &name, Some(&member_name))?;
+        check_trial_shape(&name, &member_name, &header.shape, headers.first())?;
+        headers.push((member_name, header));
+    }
+    Ok(headers.into_iter().map(|(_, h)| h).collect())
+}
+
+/// An open archive, with the running total of declared sizes for the zip-bomb limit.
+struct Archive<'a> {
+    zip: zip::ZipArchive<std::io::BufReader<std::fs::File>>,
+    name: &'a str,
+    file_len: u64,
+    total_declared: u64,
+}
+
+impl<'a> Archive<'a> {
+    fn format(&self, array: &str, reason: String) -> Error {
+        Error::Format {
+            path: self.name.to_string(),
+            array: array.to_string(),
+            reason,
+        }
+    }
+
+    /// Opens the archive and checks that it has members.
+    fn open(path: &Path, name: &'a str) -> Result<Self> {
+        let io_err = |e: std::io::Error| Error::Io {
+            path: name.to_string(),
+            reason: format!("cannot read the file: {e}"),
+        };
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(Error::Io {
+                path: name.to_string(),
+                reason: "cannot read the file: it is a directory".into(),
+            });
+        }
+        let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| match e {
+            // Running out of bytes or bad bytes is the archive's fault, anything else the system's.
+            zip::result::ZipError::Io(e)
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+                ) =>
+            {
+                io_err(e)
+            }
+            e => Error::Format {
+                path: name.to_string(),
+                array: "archive".into(),
+                reason: format!("not a valid .npz (zip) archive: {e}"),
+            },
+        })?;
+        let archive = Archive {
+            zip,
+            name,
+            file_len: meta.len(),
+            total_declared: 0,
+        };
+        if archive.zip.is_empty() {
+            return Err(archive.format(
+                "archive",
+                "the archive has no members; expected one .npy member per trial".into(),
+            ));
+        }
+        Ok(archive)
+    }
+
+    fn len(&self) -> usize {
+        self.zip.len()
+    }
+
+    /// Member `i`, opened for decompression after the checks of spec/io.md §3: a `.npy` name, a
+    /// supported compression method, and declared sizes within what deflate can produce.
+    fn member(
+        &mut self,
+        i: usize,
+    ) -> Result<(
+        String,
+        zip::read::ZipFile<'_, std::io::BufReader<std::fs::File>>,
+    )> {
+        let member_name = self
+            .zip
             .name_for_index(i)
             .map_or_else(|| format!("member {i}"), str::to_string);
         if !member_name.to_ascii_lowercase().ends_with(".npy") {
-            return Err(format(
+            return Err(self.format(
                 &member_name,
                 "not a .npy member; every member of a .npz must be one trial saved as .npy".into(),
             ));
         }
-        let open_err = |e: zip::result::ZipError| {
-            format(&member_name, format!("cannot open the archive member: {e}"))
+        let open_err = |e: zip::result::ZipError| Error::Format {
+            path: self.name.to_string(),
+            array: member_name.clone(),
+            reason: format!("cannot open the archive member: {e}"),
         };
-        let method = archive.by_index_raw(i).map_err(open_err)?.compression();
+        let (method, declared, compressed) = {
+            let raw = self.zip.by_index_raw(i).map_err(open_err)?;
+            (raw.compression(), raw.size(), raw.compressed_size())
+        };
         if !matches!(
             method,
             zip::CompressionMethod::Stored | zip::CompressionMethod::Deflated
         ) {
-            return Err(format(
+            return Err(self.format(
                 &member_name,
                 format!(
                     "compression method {method} is not supported; only stored (numpy.savez) and \
@@ -105,81 +160,127 @@ fn read_members(path: &Path, name: &str) -> Result<Vec<(String, npy::Array)>> {
                 ),
             ));
         }
-        let mut member = archive.by_index(i).map_err(open_err)?;
-        let declared = member.size();
-        let compressed = member.compressed_size();
-        total_declared = total_declared.saturating_add(declared);
+        self.total_declared = self.total_declared.saturating_add(declared);
         let member_bound = compressed
             .saturating_mul(MAX_DEFLATE_RATIO)
             .saturating_add(RATIO_SLACK);
-        if declared > member_bound || total_declared > total_bound {
-            return Err(format(
+        let total_bound = self
+            .file_len
+            .saturating_mul(MAX_DEFLATE_RATIO)
+            .saturating_add(RATIO_SLACK);
+        if declared > member_bound || self.total_declared > total_bound {
+            return Err(self.format(
                 &member_name,
                 format!(
                     "declares {declared} bytes uncompressed from {compressed} compressed bytes \
-                     in a {file_len}-byte file, more than deflate can expand; refusing a likely zip \
-                     bomb"
+                     in a {}-byte file, more than deflate can expand; refusing a likely zip bomb",
+                    self.file_len
                 ),
             ));
         }
+        let name = self.name;
+        let member = self.zip.by_index(i).map_err(|e| Error::Format {
+            path: name.to_string(),
+            array: member_name.clone(),
+            reason: format!("cannot open the archive member: {e}"),
+        })?;
+        Ok((member_name, member))
+    }
+}
+
+/// A trial's shape must be (T, N) with T, N ≥ 1 and the same N as the first trial's.
+fn check_trial_shape<H>(
+    name: &str,
+    member_name: &str,
+    shape: &[usize],
+    first: Option<&(String, H)>,
+) -> Result<()>
+where
+    H: HasShape,
+{
+    let format = |reason: String| Error::Format {
+        path: name.to_string(),
+        array: member_name.to_string(),
+        reason,
+    };
+    let (t, n) = match *shape {
+        [t, n] => (t, n),
+        _ => {
+            return Err(format(format!(
+                "expected a 2-D array of shape (T, N) per trial, got shape {shape:?}"
+            )))
+        }
+    };
+    if t == 0 || n == 0 {
+        return Err(format(format!(
+            "shape {shape:?} has a zero-size axis; a trial needs T ≥ 1 time points and N ≥ 1 \
+             features"
+        )));
+    }
+    if let Some((first_name, first)) = first {
+        let n0 = first.shape().get(1).copied().unwrap_or(0);
+        if n != n0 {
+            return Err(format(format!(
+                "has N = {n} features (shape {shape:?}) but {first_name} has N = {n0}; all \
+                 trials must have the same number of features"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Arrays and headers both know their shape.
+trait HasShape {
+    fn shape(&self) -> &[usize];
+}
+
+impl HasShape for npy::Array {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
+impl HasShape for npy::Header {
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+}
+
+/// The members of the archive, in archive order, each checked to be a (T_i, N) array with T_i ≥ 1
+/// and the same N ≥ 1 for all.
+fn read_members(path: &Path, name: &str) -> Result<Vec<(String, npy::Array)>> {
+    let mut archive = Archive::open(path, name)?;
+    let mut trials: Vec<(String, npy::Array)> = Vec::with_capacity(archive.len().min(1 << 16));
+    for i in 0..archive.len() {
+        let (member_name, mut member) = archive.member(i)?;
+        let declared = member.size();
+        let format = |reason: String| Error::Format {
+            path: name.to_string(),
+            array: member_name.clone(),
+            reason,
+        };
         // Read at most one byte past the declared size; the buffer only grows with bytes actually
         // decompressed.
         let mut bytes = Vec::new();
         (&mut member)
             .take(declared.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|e| format(&member_name, format!("cannot decompress: {e}")))?;
+            .map_err(|e| format(format!("cannot decompress: {e}")))?;
         if bytes.len() as u64 != declared {
-            return Err(format(
-                &member_name,
-                format!(
-                    "decompresses to {}{} bytes but declares {declared}",
-                    bytes.len(),
-                    if bytes.len() as u64 > declared {
-                        "+"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
+            return Err(format(format!(
+                "decompresses to {}{} bytes but declares {declared}",
+                bytes.len(),
+                if bytes.len() as u64 > declared {
+                    "+"
+                } else {
+                    ""
+                }
+            )));
         }
+        drop(member);
         let array = npy::parse(&bytes, name, Some(&member_name))?;
         drop(bytes);
-        let (t, n) = match *array.shape.as_slice() {
-            [t, n] => (t, n),
-            _ => {
-                return Err(format(
-                    &member_name,
-                    format!(
-                        "expected a 2-D array of shape (T, N) per trial, got shape {:?}",
-                        array.shape
-                    ),
-                ))
-            }
-        };
-        if t == 0 || n == 0 {
-            return Err(format(
-                &member_name,
-                format!(
-                    "shape {:?} has a zero-size axis; a trial needs T ≥ 1 time points and N ≥ 1 \
-                     features",
-                    array.shape
-                ),
-            ));
-        }
-        if let Some((first_name, first)) = trials.first() {
-            let n0 = first.shape.get(1).copied().unwrap_or(0);
-            if n != n0 {
-                return Err(format(
-                    &member_name,
-                    format!(
-                        "has N = {n} features (shape {:?}) but {first_name} has N = {n0}; all \
-                         trials must have the same number of features",
-                        array.shape
-                    ),
-                ));
-            }
-        }
+        check_trial_shape(name, &member_name, &array.shape, trials.first())?;
         trials.push((member_name, array));
     }
     Ok(trials)

@@ -626,3 +626,76 @@ fn demo_prints_the_study_and_writes_an_svg() {
         "demo output differs between runs"
     );
 }
+
+/// spec/cli.md §2.3: a job whose estimated peak memory exceeds `--max-memory` is refused before any
+/// data are read, with the estimate, the budget and the largest system named; bad sizes are usage
+/// errors.
+#[test]
+fn max_memory_refuses_with_the_estimate() {
+    let dir = scratch("maxmem");
+    let a = write_system(&dir, "a.npy", 3, 1, None);
+    let b = write_system(&dir, "b.npy", 4, 2, None);
+    let out = dir.join("out.npy").display().to_string();
+    // The process baseline alone (16 MiB) exceeds 1 MiB.
+    let err = fails(&["fit", &a, "--max-memory", "1M"], 1);
+    assert!(
+        err.contains("a.npy")
+            && err.contains("estimated peak memory")
+            && err.contains("1.000 MiB")
+            && err.contains("--max-memory"),
+        "{err}"
+    );
+    // Pairwise names the system with the largest estimate (b: 4 features) and, with two threads,
+    // how many systems are fitted at once.
+    let err = fails(
+        &[
+            "pairwise",
+            &a,
+            &b,
+            "--output",
+            &out,
+            "--threads",
+            "2",
+            "--max-memory",
+            "2M",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("b.npy") && err.contains("2 systems are fitted at once"),
+        "{err}"
+    );
+    assert!(!Path::new(&out).exists());
+    // Generous or no budgets run.
+    for ok_size in ["1.5G", "512M", "none", "unlimited", "1e12"] {
+        let v = ok(&["fit", &a, "--max-memory", ok_size]);
+        assert_eq!(v["rank"], 3, "{ok_size}");
+    }
+    for bad in ["12Q", "0", "-5", "nan", "inf", "G", ""] {
+        fails(&["fit", &a, "--max-memory", bad], 2);
+    }
+}
+
+/// A reader that closes the pipe early (`dynsim fit X | head`) ends the output quietly: exit code 0,
+/// no "internal error" (Rust's print macros would panic on the broken pipe).
+#[test]
+fn closed_stdout_is_not_a_crash() {
+    use std::process::Stdio;
+    let dir = scratch("pipe");
+    let a = write_system(&dir, "a.npy", 3, 1, None);
+    // D = 20: a 60 × 60 operator, ≈ 150 KB of JSON, more than a pipe buffer holds.
+    let mut child = Command::new(BIN)
+        .args(["fit", &a, "--n-delays", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("internal error") && !err.contains("panicked"),
+        "{err}"
+    );
+}

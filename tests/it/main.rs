@@ -15,6 +15,8 @@ mod hostile;
 #[cfg(feature = "io")]
 mod io;
 #[cfg(feature = "io")]
+mod memory;
+#[cfg(feature = "io")]
 mod model;
 mod operator;
 mod pavf;

@@ -101,7 +101,9 @@ pub fn run(svg: Option<&Path>) -> Result<(), Failure> {
         &labels,
     )?);
 
-    println!(
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "dynsim demo: saddle vs line vs point attractor (spec/cases.md §1)\n\
          {} models per class, {} trials × {} steps × 2 features each, the same condition-averaged \
          trajectories by construction.\nDSA: n_delays = 1, full rank; Procrustes: angular shape distance \
@@ -116,7 +118,7 @@ pub fn run(svg: Option<&Path>) -> Result<(), Failure> {
     for p in &panels {
         let _ = write!(line, "{:<w$}  ", p.title, w = width.max(p.title.len()));
     }
-    println!("{line}");
+    let _ = writeln!(out, "{line}");
     for i in 0..k {
         let mut line = format!("{}{:<2} ", CLASS_LETTERS[labels[i]], systems[i].model);
         for p in &panels {
@@ -129,11 +131,12 @@ pub fn run(svg: Option<&Path>) -> Result<(), Failure> {
                 pad = width.max(p.title.len()) - width
             );
         }
-        println!("{line}");
+        let _ = writeln!(out, "{line}");
     }
-    println!();
+    let _ = writeln!(out);
     for p in &panels {
-        println!(
+        let _ = writeln!(
+        out,
             "{:<24} silhouette {:+.3}   nearest neighbour in own class {:>5.1}%   max distance {:.3e}",
             p.title,
             p.silhouette,
@@ -143,7 +146,10 @@ pub fn run(svg: Option<&Path>) -> Result<(), Failure> {
     }
     // MDS of the DSA angular matrix.
     let mds = classical_mds(MatRef::from_row_major_slice(&panels[0].values, k, k), 2)?;
-    println!("\nclassical MDS of the DSA angular matrix (S saddle, L line, P point):");
+    let _ = writeln!(
+        out,
+        "\nclassical MDS of the DSA angular matrix (S saddle, L line, P point):"
+    );
     let (cols, rows) = (60usize, 16usize);
     let xy: Vec<(f64, f64)> = (0..k)
         .map(|i| (mds.coordinates[(i, 0)], mds.coordinates[(i, 1)]))
@@ -156,16 +162,16 @@ pub fn run(svg: Option<&Path>) -> Result<(), Failure> {
         let r = (((y1 - y) / (y1 - y0)) * (rows - 1) as f64).round() as usize;
         grid[r.min(rows - 1)][c.min(cols - 1)] = CLASS_LETTERS[labels[i]];
     }
-    println!("  +{}+", "-".repeat(cols));
+    let _ = writeln!(out, "  +{}+", "-".repeat(cols));
     for row in grid {
-        println!("  |{}|", row.into_iter().collect::<String>());
+        let _ = writeln!(out, "  |{}|", row.into_iter().collect::<String>());
     }
-    println!("  +{}+", "-".repeat(cols));
+    let _ = writeln!(out, "  +{}+", "-".repeat(cols));
     if let Some(path) = svg {
         dynsim::io::write_atomic(path, figure(&panels, &labels, &xy).as_bytes())?;
-        println!("\nwrote {}", path.display());
+        let _ = writeln!(out, "\nwrote {}", path.display());
     }
-    Ok(())
+    crate::json::emit(&out)
 }
 
 fn bounds(v: impl Iterator<Item = f64>) -> (f64, f64) {

@@ -1,6 +1,7 @@
 //! JSON views of library results (spec/cli.md §4). Floats are written in the shortest form that reads
 //! back to the same f64; non-finite floats (which JSON cannot hold) become `null`.
 
+use crate::Failure;
 use dynsim::alignment::{Alignment, PavfCertificate, PavfOptions};
 use dynsim::dsa::ScoreOptions;
 use dynsim::faer::MatRef;
@@ -97,9 +98,26 @@ pub fn score_options(o: &ScoreOptions) -> Value {
 }
 
 /// Writes a JSON value to stdout (pretty, one trailing newline).
-pub fn print(v: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
-    );
+pub fn print(v: &Value) -> Result<(), Failure> {
+    let mut text = serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into());
+    text.push('\n');
+    emit(&text)
+}
+
+/// Writes `text` to stdout. A reader that closed the pipe early (`dynsim fit X | head`) ends the
+/// output quietly, like other command-line tools; any other write error is an error (exit code 1).
+pub fn emit(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure {
+            code: 1,
+            message: format!("cannot write to standard output: {e}"),
+        }),
+    }
 }

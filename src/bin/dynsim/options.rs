@@ -30,6 +30,68 @@ pub struct FitArgs {
     /// Reduced-rank regression instead of principal-component regression.
     #[arg(long, help_heading = "Fit")]
     pub reduced_rank: bool,
+    /// Refuse to fit when the estimated peak memory exceeds SIZE: bytes, or with a binary suffix
+    /// K, M, G, T (e.g. 512M, 1.5G), or `none`. Default: half the physical memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory, help_heading = "Resources")]
+    pub max_memory: Option<MemoryBudget>,
+}
+
+/// A `--max-memory` value (spec/cli.md §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryBudget {
+    /// At most this many bytes.
+    Bytes(u64),
+    /// No limit.
+    Unlimited,
+}
+
+/// Parses `--max-memory`: a non-negative number of bytes (decimal, optionally fractional or in
+/// exponent notation) with an optional binary suffix K/M/G/T (also KB/KiB, ... ; case-insensitive),
+/// or `none` / `unlimited`.
+pub fn parse_memory(text: &str) -> Result<MemoryBudget, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("unlimited") {
+        return Ok(MemoryBudget::Unlimited);
+    }
+    let lower = t.to_ascii_lowercase();
+    let stripped = lower
+        .strip_suffix("ib")
+        .or_else(|| lower.strip_suffix('b'))
+        .unwrap_or(&lower);
+    let (number, shift) = match stripped.char_indices().last() {
+        Some((i, 'k')) => (&stripped[..i], 10),
+        Some((i, 'm')) => (&stripped[..i], 20),
+        Some((i, 'g')) => (&stripped[..i], 30),
+        Some((i, 't')) => (&stripped[..i], 40),
+        _ => (stripped, 0),
+    };
+    let bad = || {
+        format!(
+            "'{text}' is not a memory size: give bytes, or a number with K, M, G or T \
+             (binary: 1G = 2^30 bytes), or 'none'"
+        )
+    };
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    let bytes = value * (1u64 << shift) as f64;
+    if !(bytes.is_finite() && bytes >= 1.0) {
+        return Err(format!("{} (it must be at least 1 byte)", bad()));
+    }
+    // f64 → u64 saturates at u64::MAX for values beyond it.
+    Ok(MemoryBudget::Bytes(bytes as u64))
+}
+
+/// Half the physical memory (`MemTotal` of /proc/meminfo), or no limit where that is not known.
+fn default_budget() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line
+        .trim_start_matches("MemTotal:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib.saturating_mul(1024) / 2)
 }
 
 /// At most one rank rule (none: full rank N·D).
@@ -76,6 +138,15 @@ impl FitArgs {
         };
         params.validate().map_err(usage)?;
         Ok(params)
+    }
+
+    /// The memory budget in bytes (`None`: no limit).
+    pub fn budget(&self) -> Option<u64> {
+        match self.max_memory {
+            Some(MemoryBudget::Bytes(b)) => Some(b),
+            Some(MemoryBudget::Unlimited) => None,
+            None => default_budget(),
+        }
     }
 }
 

@@ -49,8 +49,7 @@ pub fn run(a_path: &Path, b_path: &Path, score: &ScoreArgs) -> Result<(), Failur
         "options": json::score_options(&options),
     });
     merge_into(&mut v, json::alignment(&al));
-    json::print(&v);
-    Ok(())
+    json::print(&v)
 }
 
 /// Adds the keys of `extra` (an object) to `v` (an object).

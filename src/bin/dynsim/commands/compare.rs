@@ -13,8 +13,8 @@ pub fn run(x: &Path, y: &Path, fit: &FitArgs, score: &ScoreArgs) -> Result<(), F
     let params = fit.params()?;
     let options = score.options()?;
     let (ox, oy, s) = with_threads(score.threads, || -> Result<_, Failure> {
-        let ox = systems::load_one(x, &params)?;
-        let oy = systems::load_one(y, &params)?;
+        let ox = systems::load_one(x, &params, fit.budget())?;
+        let oy = systems::load_one(y, &params, fit.budget())?;
         let s = compare(&ox.operator, &oy.operator, &options)?;
         Ok((ox, oy, s))
     })??;
@@ -44,6 +44,5 @@ pub fn run(x: &Path, y: &Path, fit: &FitArgs, score: &ScoreArgs) -> Result<(), F
             json!({ "lower_bound": json::num(s.value), "certificate": null }),
         ),
     }
-    json::print(&v);
-    Ok(())
+    json::print(&v)
 }

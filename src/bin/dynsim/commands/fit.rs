@@ -16,7 +16,7 @@ pub fn run(data: &Path, fit: &FitArgs, save: Option<&Path>) -> Result<(), Failur
             data.display()
         )));
     }
-    let op = systems::load_one(data, &params)?;
+    let op = systems::load_one(data, &params, fit.budget())?;
     if let Some(path) = save {
         model::write(path, std::slice::from_ref(&op))?;
     }
@@ -26,6 +26,5 @@ pub fn run(data: &Path, fit: &FitArgs, save: Option<&Path>) -> Result<(), Failur
         code: 1,
         message: format!("cannot serialise the operator: {e}"),
     })?;
-    json::print(&value);
-    Ok(())
+    json::print(&value)
 }

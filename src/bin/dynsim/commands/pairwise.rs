@@ -323,11 +323,11 @@ pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
         ));
     }
     with_threads(args.score.threads, || -> Result<(), Failure> {
-        let rows = systems::load(&args.data, &params)?;
+        let rows = systems::load(&args.data, &params, args.fit.budget())?;
         let cols = if args.against.is_empty() {
             Vec::new()
         } else {
-            systems::load(&args.against, &params)?
+            systems::load(&args.against, &params, args.fit.budget())?
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         if let Some(path) = &args.save_models {

@@ -699,3 +699,103 @@ fn closed_stdout_is_not_a_crash() {
         "{err}"
     );
 }
+
+/// spec/cli.md §1: outputs are written atomically. `pairwise` killed (SIGKILL, no chance to clean up)
+/// at many moments of its run leaves under the destination name either the previous file or the
+/// complete new one — never a partial file; at most an orphaned temporary `.NAME.tmp-*` beside it.
+#[test]
+fn killing_pairwise_never_leaves_a_partial_output() {
+    let dir = scratch("kill");
+    let files = twelve_systems(&dir);
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let d = |name: &str| dir.join(name).display().to_string();
+    let out = d("out.npy");
+    let report = d("report.json");
+    let base = [
+        &["pairwise"][..],
+        &files,
+        &["--n-delays", "2", "--rank", "6"],
+    ]
+    .concat();
+    let killed = [
+        &base[..],
+        &[
+            "--output",
+            &out,
+            "--report",
+            &report,
+            "--reproducible-report",
+        ],
+    ]
+    .concat();
+    // The complete new results (angular) of the command that will be killed, then the previous
+    // results (W₂²) in their place.
+    ok(&killed);
+    let new_bytes = (
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&report).unwrap(),
+    );
+    let previous = [
+        &base[..],
+        &[
+            "--score",
+            "wasserstein",
+            "--output",
+            &out,
+            "--report",
+            &report,
+        ],
+    ]
+    .concat();
+    ok(&previous);
+    let prev_bytes = (
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&report).unwrap(),
+    );
+    assert_ne!(prev_bytes.0, new_bytes.0);
+    assert_ne!(prev_bytes.1, new_bytes.1);
+    let (mut interrupted, mut finished) = (0, 0);
+    for delay_ms in [0u64, 5, 15, 30, 60, 100, 150, 250, 400, 700] {
+        let mut child = Command::new(BIN)
+            .args(&killed)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        match child.try_wait().unwrap() {
+            Some(_) => finished += 1,
+            None => {
+                child.kill().unwrap();
+                interrupted += 1;
+            }
+        }
+        child.wait().unwrap();
+        let now = std::fs::read(&out).unwrap();
+        assert!(
+            now == prev_bytes.0 || now == new_bytes.0,
+            "after a kill at {delay_ms} ms the output is neither the previous nor the new file"
+        );
+        let now_report = std::fs::read(&report).unwrap();
+        assert!(
+            now_report == prev_bytes.1 || now_report == new_bytes.1,
+            "after a kill at {delay_ms} ms the report is partial"
+        );
+        // Nothing else appears in the directory but orphaned temporary files.
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                name.ends_with(".npy")
+                    || name.ends_with(".json")
+                    || name.starts_with(".out.npy.tmp-")
+                    || name.starts_with(".report.json.tmp-"),
+                "{name}"
+            );
+        }
+    }
+    eprintln!("{interrupted} runs were killed mid-run, {finished} had finished");
+    assert!(
+        interrupted >= 3,
+        "{interrupted} runs were killed mid-run, {finished} had finished"
+    );
+}

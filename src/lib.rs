@@ -17,6 +17,8 @@ pub mod alignment;
 pub mod analysis;
 pub mod baselines;
 pub mod cases;
+#[cfg(feature = "io")]
+pub mod conformance;
 pub mod dsa;
 pub mod embedding;
 mod error;

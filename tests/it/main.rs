@@ -7,6 +7,8 @@ mod cases;
 mod cli;
 mod common;
 #[cfg(feature = "io")]
+mod conformance;
+#[cfg(feature = "io")]
 mod crosscheck;
 mod dsa;
 mod embedding;

@@ -1,4 +1,5 @@
-//! The `dynsim` command line (spec/cli.md): `demo`, `fit`, `align`, `compare`, `pairwise`, `merge`.
+//! The `dynsim` command line (spec/cli.md): `demo`, `fit`, `align`, `compare`, `pairwise`, `merge`,
+//! `verify`.
 //!
 //! stdout carries results (JSON), stderr carries progress and errors. Exit codes: 0 success,
 //! 1 a data error (a file, an array, a fit or a comparison failed), 2 a usage error (unknown or
@@ -68,6 +69,8 @@ enum Command {
     Pairwise(commands::pairwise::PairwiseArgs),
     /// Assemble the partial files of a sharded `pairwise` run into the full matrix.
     Merge(commands::pairwise::MergeArgs),
+    /// Check an implementation's outputs (or dynsim's own) against the conformance vectors.
+    Verify(commands::verify::VerifyArgs),
 }
 
 /// An error with its exit code.
@@ -120,6 +123,7 @@ fn main() -> ExitCode {
         Some(Command::Compare { x, y, fit, score }) => commands::compare::run(&x, &y, &fit, &score),
         Some(Command::Pairwise(args)) => commands::pairwise::run(&args),
         Some(Command::Merge(args)) => commands::pairwise::merge(&args),
+        Some(Command::Verify(args)) => commands::verify::run_verify(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

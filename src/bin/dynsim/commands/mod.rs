@@ -4,3 +4,4 @@ pub mod align;
 pub mod compare;
 pub mod fit;
 pub mod pairwise;
+pub mod verify;

@@ -47,9 +47,9 @@ pub fn run_verify(args: &VerifyArgs) -> Result<(), Failure> {
     };
     let report = verify(&suite, &candidate);
     if args.json {
-        json::print(&report.to_json());
+        json::print(&report.to_json())?;
     } else {
-        print!("{}", report.table());
+        json::emit(&report.table())?;
     }
     if report.passed() {
         Ok(())

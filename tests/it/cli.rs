@@ -799,3 +799,107 @@ fn killing_pairwise_never_leaves_a_partial_output() {
         "{interrupted} runs were killed mid-run, {finished} had finished"
     );
 }
+
+/// A command-line token: a subcommand's option, a value (ordinary or hostile) or a path that does not
+/// exist (so no run ever reads or writes a file).
+fn cli_token() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let options = [
+        "--n-delays",
+        "--delay-interval",
+        "--rank",
+        "--rank-thresh",
+        "--rank-explained-variance",
+        "--rank-auto",
+        "--lambda",
+        "--steps-ahead",
+        "--reduced-rank",
+        "--max-memory",
+        "--score",
+        "--seed",
+        "--restarts",
+        "--no-normalize",
+        "--unequal",
+        "--threads",
+        "--against",
+        "--output",
+        "--report",
+        "--shard",
+        "--save-models",
+        "--reproducible-report",
+        "--save",
+        "--vectors",
+        "--candidate",
+        "--write-candidate",
+        "--json",
+        "--help",
+        "--bogus",
+        "-x",
+    ];
+    let values = [
+        "0",
+        "1",
+        "3",
+        "-1",
+        "0.5",
+        "1.5",
+        "nan",
+        "inf",
+        "-inf",
+        "1e400",
+        "18446744073709551616",
+        "3/2",
+        "0/2",
+        "1/1",
+        "2/3",
+        "x",
+        "",
+        "none",
+        "1G",
+        "12Q",
+        "angular",
+        "euclidean",
+        "wasserstein",
+        "wasserstein2",
+        "wasserstein1",
+        "cosine",
+        "transport",
+        "zero-pad",
+    ];
+    let paths = [
+        "/nonexistent-dynsim/a.npy",
+        "/nonexistent-dynsim/b.npz",
+        "/nonexistent-dynsim/m.json",
+        "/nonexistent-dynsim/dir",
+        "/nonexistent-dynsim/out.npy",
+    ];
+    prop_oneof![
+        3 => proptest::sample::select(options.to_vec()).prop_map(str::to_string),
+        3 => proptest::sample::select(values.to_vec()).prop_map(str::to_string),
+        2 => proptest::sample::select(paths.to_vec()).prop_map(str::to_string),
+        1 => "[ -~]{0,6}",
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest_config(64))]
+
+    /// Stable mirror of the `cli_args` fuzz target, through the real binary: any argument list ends
+    /// with exit code 0, 1 or 2 and, on failure, an `error:` line — never a panic (exit code 101).
+    #[test]
+    fn any_command_line_ends_in_a_clean_exit(
+        command in proptest::sample::select(vec!["fit", "align", "compare", "pairwise", "merge", "verify"]),
+        tokens in proptest::collection::vec(cli_token(), 0..9),
+    ) {
+        let mut args = vec![command.to_string()];
+        args.extend(tokens);
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let code = out.status.code();
+        proptest::prop_assert!(matches!(code, Some(0..=2)), "{args:?}: exit {code:?}, {err}");
+        proptest::prop_assert!(!err.contains("internal error") && !err.contains("panicked"), "{args:?}: {err}");
+        if code != Some(0) {
+            proptest::prop_assert!(err.starts_with("error:"), "{args:?}: {err}");
+        }
+    }
+}

@@ -6,11 +6,11 @@
 //! conflicting options, parameters out of their domain). Errors are one line naming the file, the
 //! array and the problem; the binary never prints a backtrace.
 
-mod commands;
-mod demo;
-mod json;
-mod options;
-mod systems;
+pub(crate) mod commands;
+pub(crate) mod demo;
+pub(crate) mod json;
+pub(crate) mod options;
+pub(crate) mod systems;
 
 use std::process::ExitCode;
 
@@ -21,13 +21,13 @@ use options::{FitArgs, ScoreArgs};
 /// Dynamical Similarity Analysis: compare the dynamics of recurrent systems from their data.
 #[derive(Parser, Debug)]
 #[command(name = "dynsim", version, about, long_about = None, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub(crate) enum Command {
     /// The saddle / line / point attractor study on the built-in generator (deterministic; the
     /// default): DSA and Procrustes matrices, silhouettes, an MDS picture.
     Demo {
@@ -102,6 +102,24 @@ impl From<dynsim::Error> for Failure {
     }
 }
 
+/// Every check of a parsed command line that needs no file (spec/cli.md §5: usage errors come before
+/// any file is read): each command's parameters are converted and validated exactly as the command
+/// itself does. `main` runs it before dispatching; the `cli_args` fuzz target runs it on arbitrary
+/// argument lists.
+pub(crate) fn validate(cli: &Cli) -> Result<(), Failure> {
+    match &cli.command {
+        None | Some(Command::Demo { .. }) | Some(Command::Verify(_)) => Ok(()),
+        Some(Command::Fit { data, fit, .. }) => commands::fit::validate(data, fit).map(|_| ()),
+        Some(Command::Align { score, .. }) => score.options().map(|_| ()),
+        Some(Command::Compare { fit, score, .. }) => {
+            fit.params()?;
+            score.options().map(|_| ())
+        }
+        Some(Command::Pairwise(args)) => commands::pairwise::validate(args).map(|_| ()),
+        Some(Command::Merge(args)) => commands::pairwise::validate_merge(args),
+    }
+}
+
 fn main() -> ExitCode {
     // A panic is a bug in dynsim, never the user's fault: one line, no backtrace, exit code 101.
     std::panic::set_hook(Box::new(|info| {
@@ -115,6 +133,10 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if let Err(f) = validate(&cli) {
+        eprintln!("error: {}", f.message);
+        return ExitCode::from(f.code);
+    }
     let result = match cli.command {
         None => demo::run(None),
         Some(Command::Demo { svg }) => demo::run(svg.as_deref()),

@@ -18,6 +18,7 @@ use dynsim::dsa::{
     DistanceMatrix, Score, ScoreOptions, Shard,
 };
 use dynsim::io::model::{NamedOperator, OperatorRecord};
+use dynsim::operator::FitParams;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -308,9 +309,8 @@ fn write_json(path: &Path, v: &Value) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `dynsim pairwise`.
-pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
-    let started = Instant::now();
+/// The parameters of `dynsim pairwise`, validated (usage errors, before any file is read).
+pub fn validate(args: &PairwiseArgs) -> Result<(FitParams, ScoreOptions, Option<Shard>), Failure> {
     let params = args.fit.params()?;
     let options = args.score.options()?;
     let shard = match &args.shard {
@@ -322,6 +322,13 @@ pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
             "--report is written by `dynsim merge` for a sharded run, not by each shard",
         ));
     }
+    Ok((params, options, shard))
+}
+
+/// `dynsim pairwise`.
+pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let (params, options, shard) = validate(args)?;
     with_threads(args.score.threads, || -> Result<(), Failure> {
         let rows = systems::load(&args.data, &params, args.fit.budget())?;
         let cols = if args.against.is_empty() {
@@ -416,14 +423,20 @@ pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
     })?
 }
 
-/// `dynsim merge`.
-pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
-    let started = Instant::now();
+/// The parameters of `dynsim merge`, validated.
+pub fn validate_merge(args: &MergeArgs) -> Result<(), Failure> {
     if args.threads == Some(0) {
         return Err(Failure::usage(
             "invalid parameter threads = 0: at least one thread is needed",
         ));
     }
+    Ok(())
+}
+
+/// `dynsim merge`.
+pub fn merge(args: &MergeArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    validate_merge(args)?;
     let mut parts: Vec<(String, Partial)> = Vec::new();
     for path in &args.parts {
         let name = path.display().to_string();

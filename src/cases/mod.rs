@@ -8,6 +8,7 @@
 pub mod attractors;
 pub mod linear;
 pub mod lorenz;
+pub mod ring;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -182,7 +182,7 @@ fn rk4_is_fourth_order_and_keeps_the_fixed_points() {
 }
 
 /// A distance matrix as JSON with every value rounded to 6 significant digits (for snapshots).
-fn rounded_json(k: usize, values: &[f64]) -> String {
+pub(crate) fn rounded_json(k: usize, values: &[f64]) -> String {
     let rows: Vec<Vec<f64>> = (0..k)
         .map(|i| {
             (0..k)

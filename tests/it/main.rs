@@ -22,4 +22,5 @@ mod memory;
 mod model;
 mod operator;
 mod pavf;
+mod ring;
 mod wasserstein;

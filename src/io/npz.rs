@@ -7,7 +7,7 @@
 //! together may not exceed that ratio × the file size (overlapping members, the classic non-recursive
 //! zip bomb), and no member is read past its declared size.
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 
 use crate::embedding::Dataset;
@@ -25,7 +25,23 @@ const RATIO_SLACK: u64 = 4096;
 /// archive order.
 pub fn read_dataset(path: &Path) -> Result<Dataset> {
     let name = path.display().to_string();
-    let trials = read_members(path, &name)?;
+    let (file, len) = open_file(path, &name)?;
+    dataset_from(Archive::new(std::io::BufReader::new(file), len, &name)?)
+}
+
+/// As [`read_dataset`], from the bytes of a whole `.npz` file held in memory; `name` stands for the
+/// file name in errors.
+pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Dataset> {
+    dataset_from(Archive::new(
+        std::io::Cursor::new(bytes),
+        bytes.len() as u64,
+        name,
+    )?)
+}
+
+fn dataset_from<R: Read + Seek>(archive: Archive<'_, R>) -> Result<Dataset> {
+    let name = archive.name.to_string();
+    let trials = read_members(archive)?;
     let n_features = trials
         .first()
         .map_or(0, |(_, a)| a.shape.get(1).copied().unwrap_or(0));
@@ -42,27 +58,58 @@ pub fn read_dataset(path: &Path) -> Result<Dataset> {
 /// a compressed member).
 pub fn peek(path: &Path) -> Result<Vec<npy::Header>> {
     let name = path.display().to_string();
-    let mut archive = Archive::open(path, &name)?;
+    let (file, len) = open_file(path, &name)?;
+    headers_of(Archive::new(std::io::BufReader::new(file), len, &name)?)
+}
+
+/// As [`peek`], from the bytes of a whole `.npz` file held in memory.
+pub fn peek_bytes(bytes: &[u8], name: &str) -> Result<Vec<npy::Header>> {
+    headers_of(Archive::new(
+        std::io::Cursor::new(bytes),
+        bytes.len() as u64,
+        name,
+    )?)
+}
+
+fn headers_of<R: Read + Seek>(mut archive: Archive<'_, R>) -> Result<Vec<npy::Header>> {
+    let name = archive.name;
     let mut headers: Vec<(String, npy::Header)> = Vec::new();
     for i in 0..archive.len() {
         let (member_name, member) = archive.member(i)?;
         let declared = member.size();
-        let header = npy::peek_reader(member, declared, &name, Some(&member_name))?;
-        check_trial_shape(&name, &member_name, &header.shape, headers.first())?;
+        let header = npy::peek_reader(member, declared, name, Some(&member_name))?;
+        check_trial_shape(name, &member_name, &header.shape, headers.first())?;
         headers.push((member_name, header));
     }
     Ok(headers.into_iter().map(|(_, h)| h).collect())
 }
 
+/// Opens a file for reading: its handle and length; a directory or an OS error is [`Error::Io`].
+fn open_file(path: &Path, name: &str) -> Result<(std::fs::File, u64)> {
+    let io_err = |e: std::io::Error| Error::Io {
+        path: name.to_string(),
+        reason: format!("cannot read the file: {e}"),
+    };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(Error::Io {
+            path: name.to_string(),
+            reason: "cannot read the file: it is a directory".into(),
+        });
+    }
+    Ok((file, meta.len()))
+}
+
 /// An open archive, with the running total of declared sizes for the zip-bomb limit.
-struct Archive<'a> {
-    zip: zip::ZipArchive<std::io::BufReader<std::fs::File>>,
+struct Archive<'a, R: Read + Seek> {
+    zip: zip::ZipArchive<R>,
     name: &'a str,
     file_len: u64,
     total_declared: u64,
 }
 
-impl<'a> Archive<'a> {
+impl<'a, R: Read + Seek> Archive<'a, R> {
     fn format(&self, array: &str, reason: String) -> Error {
         Error::Format {
             path: self.name.to_string(),
@@ -71,21 +118,9 @@ impl<'a> Archive<'a> {
         }
     }
 
-    /// Opens the archive and checks that it has members.
-    fn open(path: &Path, name: &'a str) -> Result<Self> {
-        let io_err = |e: std::io::Error| Error::Io {
-            path: name.to_string(),
-            reason: format!("cannot read the file: {e}"),
-        };
-        let file = std::fs::File::open(path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        if meta.is_dir() {
-            return Err(Error::Io {
-                path: name.to_string(),
-                reason: "cannot read the file: it is a directory".into(),
-            });
-        }
-        let zip = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| match e {
+    /// Opens the archive held by `reader` (a file of `len` bytes) and checks that it has members.
+    fn new(reader: R, len: u64, name: &'a str) -> Result<Self> {
+        let zip = zip::ZipArchive::new(reader).map_err(|e| match e {
             // Running out of bytes or bad bytes is the archive's fault, anything else the system's.
             zip::result::ZipError::Io(e)
                 if !matches!(
@@ -93,7 +128,10 @@ impl<'a> Archive<'a> {
                     std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
                 ) =>
             {
-                io_err(e)
+                Error::Io {
+                    path: name.to_string(),
+                    reason: format!("cannot read the file: {e}"),
+                }
             }
             e => Error::Format {
                 path: name.to_string(),
@@ -104,7 +142,7 @@ impl<'a> Archive<'a> {
         let archive = Archive {
             zip,
             name,
-            file_len: meta.len(),
+            file_len: len,
             total_declared: 0,
         };
         if archive.zip.is_empty() {
@@ -122,13 +160,7 @@ impl<'a> Archive<'a> {
 
     /// Member `i`, opened for decompression after the checks of spec/io.md §3: a `.npy` name, a
     /// supported compression method, and declared sizes within what deflate can produce.
-    fn member(
-        &mut self,
-        i: usize,
-    ) -> Result<(
-        String,
-        zip::read::ZipFile<'_, std::io::BufReader<std::fs::File>>,
-    )> {
+    fn member(&mut self, i: usize) -> Result<(String, zip::read::ZipFile<'_, R>)> {
         let member_name = self
             .zip
             .name_for_index(i)
@@ -248,8 +280,8 @@ impl HasShape for npy::Header {
 
 /// The members of the archive, in archive order, each checked to be a (T_i, N) array with T_i ≥ 1
 /// and the same N ≥ 1 for all.
-fn read_members(path: &Path, name: &str) -> Result<Vec<(String, npy::Array)>> {
-    let mut archive = Archive::open(path, name)?;
+fn read_members<R: Read + Seek>(mut archive: Archive<'_, R>) -> Result<Vec<(String, npy::Array)>> {
+    let name = archive.name;
     let mut trials: Vec<(String, npy::Array)> = Vec::with_capacity(archive.len().min(1 << 16));
     for i in 0..archive.len() {
         let (member_name, mut member) = archive.member(i)?;

@@ -14,6 +14,8 @@ mod dsa;
 mod embedding;
 #[cfg(feature = "io")]
 mod hostile;
+#[cfg(feature = "cli")]
+mod hostile_named;
 #[cfg(feature = "io")]
 mod io;
 #[cfg(feature = "io")]

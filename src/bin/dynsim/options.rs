@@ -22,7 +22,13 @@ pub struct FitArgs {
     #[command(flatten)]
     pub rank: RankArgs,
     /// Ridge parameter λ ≥ 0.
-    #[arg(long, value_name = "L", default_value_t = 1e-8, help_heading = "Fit")]
+    #[arg(
+        long,
+        value_name = "L",
+        default_value_t = 1e-8,
+        help_heading = "Fit",
+        allow_negative_numbers = true
+    )]
     pub lambda: f64,
     /// Fit v_{t+K} ≈ A v_t.
     #[arg(long, value_name = "K", default_value_t = 1, help_heading = "Fit")]
@@ -102,10 +108,20 @@ pub struct RankArgs {
     #[arg(long, value_name = "R", help_heading = "Fit")]
     pub rank: Option<usize>,
     /// Rank = the number of singular values above S.
-    #[arg(long, value_name = "S", help_heading = "Fit")]
+    #[arg(
+        long,
+        value_name = "S",
+        help_heading = "Fit",
+        allow_negative_numbers = true
+    )]
     pub rank_thresh: Option<f64>,
     /// The smallest rank explaining a fraction P ∈ (0, 1] of the variance.
-    #[arg(long, value_name = "P", help_heading = "Fit")]
+    #[arg(
+        long,
+        value_name = "P",
+        help_heading = "Fit",
+        allow_negative_numbers = true
+    )]
     pub rank_explained_variance: Option<f64>,
     /// Gavish–Donoho optimal hard threshold (unknown noise level).
     #[arg(long, help_heading = "Fit")]

@@ -15,7 +15,14 @@ pub fn run(x: &Path, y: &Path, fit: &FitArgs, score: &ScoreArgs) -> Result<(), F
     let (ox, oy, s) = with_threads(score.threads, || -> Result<_, Failure> {
         let ox = systems::load_one(x, &params, fit.budget())?;
         let oy = systems::load_one(y, &params, fit.budget())?;
-        let s = compare(&ox.operator, &oy.operator, &options)?;
+        // Name the systems in errors about "operator A" / "operator B" (e.g. a zero operator).
+        let s = compare(&ox.operator, &oy.operator, &options).map_err(|e| Failure {
+            code: 1,
+            message: e
+                .to_string()
+                .replace("operator A", &format!("{} (operator A)", ox.name))
+                .replace("operator B", &format!("{} (operator B)", oy.name)),
+        })?;
         Ok((ox, oy, s))
     })??;
     let mut v = json!({

@@ -330,9 +330,8 @@ fn zero_operator_makes_the_angle_undefined() {
     assert!(!out.exists());
 }
 
-/// The contract says every error names the file; `pairwise` names only "operator A".
+/// The contract says every error names the file: `pairwise` refuses a zero operator by its file.
 #[test]
-#[ignore = "dynsim bug: pairwise's zero-operator error says 'operator A', not the file (spec/hostile.md)"]
 fn pairwise_zero_operator_error_names_the_file() {
     let dir = scratch("zeroop-pw");
     let mut impulse = vec![0.0; 60 * 3];
@@ -1113,9 +1112,8 @@ fn shard_partial_files_agree_except_their_timing() {
     assert_eq!(first, part("c", "2"));
 }
 
-/// The issue asks for identical bytes in partial files too; they carry the shard's wall-clock time.
+/// Identical bytes in partial files too: under `--reproducible-report` they carry no wall-clock time.
 #[test]
-#[ignore = "dynsim gap: --shard partial files carry wall-clock `seconds`, so their bytes differ between runs (spec/hostile.md)"]
 fn shard_partial_files_are_byte_identical() {
     let dir = scratch("shards-bytes");
     let files: Vec<String> = (0..3)

@@ -51,8 +51,9 @@ pub struct PairwiseArgs {
     /// Save every fitted operator to a model file, to re-score later without the data.
     #[arg(long, value_name = "MODEL")]
     pub save_models: Option<PathBuf>,
-    /// Leave the execution block (command line, threads, timings) out of the report, so that the
-    /// same inputs give a byte-identical report on every run and thread count.
+    /// Leave the execution block (command line, threads, timings) out of the report, and the timing
+    /// out of a --shard partial file, so that the same inputs give byte-identical files on every run
+    /// and thread count.
     #[arg(long)]
     pub reproducible_report: bool,
 }
@@ -156,7 +157,9 @@ struct Partial {
     pair_range: [usize; 2],
     values: Vec<f64>,
     certificates: Vec<Value>,
-    seconds: f64,
+    /// The shard's wall-clock time; left out under `--reproducible-report` (byte-identical parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seconds: Option<f64>,
 }
 
 const PARTIAL_FORMAT: &str = "dynsim-partial";
@@ -296,6 +299,11 @@ impl Finish<'_> {
     }
 }
 
+/// True if every entry is zero.
+fn is_zero(m: dynsim::faer::MatRef<'_, f64>) -> bool {
+    (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)] == 0.0))
+}
+
 /// Index of (i, j), i < j, in the self-pairwise pair list of K systems.
 fn pair_index(k: usize, i: usize, j: usize) -> usize {
     // Rows 0..i contribute (k−1) + (k−2) + … + (k−i) pairs.
@@ -336,6 +344,20 @@ pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
         } else {
             systems::load(&args.against, &params, args.fit.budget())?
         };
+        // A zero operator makes every PAVF score of its row undefined (spec/alignment.md §1.1): refuse
+        // it here, where its file is known, rather than from the first pair that meets it.
+        if options.score.is_pavf() {
+            if let Some(z) = rows
+                .iter()
+                .chain(&cols)
+                .find(|o| is_zero(o.operator.matrix()))
+            {
+                return Err(Failure::from(dynsim::Error::ZeroOperator {
+                    what: z.name.clone(),
+                    norm: 0.0,
+                }));
+            }
+        }
         let fit_seconds = started.elapsed().as_secs_f64();
         if let Some(path) = &args.save_models {
             let all: Vec<NamedOperator> = rows.iter().chain(&cols).cloned().collect();
@@ -398,7 +420,7 @@ pub fn run(args: &PairwiseArgs) -> Result<(), Failure> {
                 pair_range: [range.start, range.end],
                 values,
                 certificates: certs,
-                seconds: started.elapsed().as_secs_f64(),
+                seconds: (!args.reproducible_report).then(|| started.elapsed().as_secs_f64()),
             };
             let v = serde_json::to_value(&partial)
                 .map_err(|e| data_error(format!("cannot serialise the partial file: {e}")))?;

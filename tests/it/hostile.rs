@@ -7,7 +7,7 @@ use dynsim::alignment::{
 };
 use dynsim::dsa::{compare, Score, ScoreOptions};
 use dynsim::embedding::{Dataset, DelayParams};
-use dynsim::io::npy;
+use dynsim::io::{npy, npz};
 use dynsim::operator::{fit, FitParams, RankRule, Regression};
 use faer::Mat;
 use proptest::prelude::*;
@@ -156,6 +156,34 @@ proptest! {
         file.truncate(cut % (file.len() + 1) + if cut % 3 == 0 { file.len() } else { 0 });
         if let Ok(a) = npy::from_bytes(&file, "corrupted.npy") {
             prop_assert_eq!(a.data.len(), a.shape.iter().product::<usize>());
+        }
+    }
+
+    /// Mirror of `fuzz_targets/npz.rs`: corrupted `.npz` fixtures (stored and deflated, ragged) never
+    /// make the reader or the header-only reader panic, and whenever the reader accepts the bytes the
+    /// header-only reader accepts them too, with the same trial lengths (spec/io.md §3.3).
+    #[test]
+    fn npz_readers_never_panic_and_agree(
+        which in 0usize..3,
+        flips in prop::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+        cut in any::<usize>(),
+    ) {
+        let name = ["ragged12.npz", "ragged12_compressed.npz", "mixed.npz"][which];
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/npy").join(name);
+        let mut file = std::fs::read(path).unwrap();
+        for (at, x) in flips {
+            let n = file.len();
+            file[at % n] ^= x;
+        }
+        file.truncate(cut % (file.len() + 1) + if cut % 3 == 0 { file.len() } else { 0 });
+        let read = npz::from_bytes(&file, "corrupted.npz");
+        let peek = npz::peek_bytes(&file, "corrupted.npz");
+        if let Ok(ds) = read {
+            let headers = peek.expect("the header-only reader accepts what the reader accepts");
+            prop_assert_eq!(headers.len(), ds.n_trials());
+            for (i, h) in headers.iter().enumerate() {
+                prop_assert_eq!(Some(h.shape[0]), ds.trial_len(i));
+            }
         }
     }
 }

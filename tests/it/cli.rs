@@ -23,28 +23,9 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
-/// NumPy format 1.0, '<f8', C order (the format is documented by NumPy: magic, version, u16 header
-/// length, a Python dict literal padded with spaces and a newline to a multiple of 64 bytes).
+/// A '<f8' C-order `.npy` file (written by the tests' own writer, independent of `dynsim::io`).
 fn write_npy(path: &Path, shape: &[usize], data: &[f64]) {
-    assert_eq!(shape.iter().product::<usize>(), data.len());
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if shape.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for x in data {
-        bytes.extend_from_slice(&x.to_le_bytes());
-    }
-    std::fs::write(path, bytes).unwrap();
+    std::fs::write(path, npy_f8(shape, data)).unwrap();
 }
 
 /// Reads a '<f8' C-order .npy written by dynsim: (shape, values).

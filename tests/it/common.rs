@@ -166,3 +166,35 @@ pub fn to_row_major(a: &Mat<f64>) -> Vec<f64> {
         .flat_map(|i| (0..a.ncols()).map(move |j| a[(i, j)]))
         .collect()
 }
+
+/// The bytes of a NumPy format 1.0 `.npy` file with the header dictionary `dict` followed by `data`:
+/// magic, version, u16 header length, the dict padded with spaces and a newline to a multiple of 64
+/// bytes (NumPy's documented layout), written independently of `dynsim::io`.
+pub fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = dict.to_string();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+/// A '<f8', C-order `.npy` file of `shape` holding `data` (row-major), as [`npy_with_header`].
+pub fn npy_f8(shape: &[usize], data: &[f64]) -> Vec<u8> {
+    assert_eq!(shape.iter().product::<usize>(), data.len());
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if shape.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let bytes: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    npy_with_header(
+        &format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}"),
+        &bytes,
+    )
+}

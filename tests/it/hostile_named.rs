@@ -15,7 +15,7 @@ use dynsim::operator::{fit, FitParams, Operator, RankRule};
 use dynsim::Error;
 use serde_json::Value;
 
-use crate::common::{gaussian, rng};
+use crate::common::{gaussian, npy_f8, rng};
 
 const BIN: &str = env!("CARGO_BIN_EXE_dynsim");
 
@@ -35,32 +35,8 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-/// NumPy format 1.0, '<f8', C order (magic, version, u16 header length, a Python dict literal padded
-/// with spaces and a newline to a multiple of 64 bytes, then the values).
-fn npy_bytes(shape: &[usize], data: &[f64]) -> Vec<u8> {
-    assert_eq!(shape.iter().product::<usize>(), data.len());
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_text = if shape.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
-    for x in data {
-        bytes.extend_from_slice(&x.to_le_bytes());
-    }
-    bytes
-}
-
 fn write_npy(path: &Path, shape: &[usize], data: &[f64]) -> String {
-    std::fs::write(path, npy_bytes(shape, data)).unwrap();
+    std::fs::write(path, npy_f8(shape, data)).unwrap();
     path.display().to_string()
 }
 
@@ -781,7 +757,7 @@ fn malformed_files_through_the_cli() {
         1,
         &["empty.npy", "header", "empty"],
     );
-    let full = npy_bytes(&[4, 60, 3], &system(1));
+    let full = npy_f8(&[4, 60, 3], &system(1));
     std::fs::write(dir.join("cut.npy"), &full[..40]).unwrap();
     fails(
         &["fit", &d("cut.npy")],
@@ -852,7 +828,7 @@ fn integer_spike_counts_fit_like_floats() {
     let floats: Vec<f64> = counts.iter().map(|&c| f64::from(c)).collect();
     let f = write_npy(&dir.join("f.npy"), &[4, 60, 3], &floats);
     // The same header with descr '<i4', then 4-byte little-endian integers.
-    let fbytes = npy_bytes(&[4, 60, 3], &floats);
+    let fbytes = npy_f8(&[4, 60, 3], &floats);
     let hlen = 10 + u16::from_le_bytes([fbytes[8], fbytes[9]]) as usize;
     let mut ibytes = fbytes[..hlen].to_vec();
     let at = ibytes.windows(5).position(|w| w == b"'<f8'").unwrap();
@@ -1074,17 +1050,23 @@ fn every_output_file_is_identical_across_runs_and_threads() {
     );
 }
 
-/// Partial files of `--shard`, everything but the shard's wall-clock `seconds`: identical across runs
-/// and thread counts (the values, certificates, operators and options).
+/// Partial files of `--shard`: byte-identical across runs and thread counts under
+/// `--reproducible-report` (no wall-clock time in them); without it, identical but for the shard's
+/// `seconds` (the values, certificates, operators and options).
 #[test]
-fn shard_partial_files_agree_except_their_timing() {
+fn shard_partial_files_are_byte_identical() {
     let dir = scratch("shards");
     let files: Vec<String> = (0..4)
         .map(|i| write_system(&dir, &format!("s{i}.npy"), 20 + i))
         .collect();
     let files: Vec<&str> = files.iter().map(String::as_str).collect();
-    let part = |tag: &str, threads: &str| {
+    let part = |tag: &str, threads: &str, reproducible: bool| {
         let p = dir.join(format!("p-{tag}.json")).display().to_string();
+        let flag: &[&str] = if reproducible {
+            &["--reproducible-report"]
+        } else {
+            &[]
+        };
         ok(&[
             &["pairwise"][..],
             &files,
@@ -1097,50 +1079,23 @@ fn shard_partial_files_agree_except_their_timing() {
                 &p,
                 "--shard",
                 "1/2",
-                "--threads",
-                threads,
             ],
-        ]
-        .concat());
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-        assert!(v["seconds"].as_f64().is_some());
-        v.as_object_mut().unwrap().remove("seconds");
-        v
-    };
-    let first = part("a", "1");
-    assert_eq!(first, part("b", "1"));
-    assert_eq!(first, part("c", "2"));
-}
-
-/// Identical bytes in partial files too: under `--reproducible-report` they carry no wall-clock time.
-#[test]
-fn shard_partial_files_are_byte_identical() {
-    let dir = scratch("shards-bytes");
-    let files: Vec<String> = (0..3)
-        .map(|i| write_system(&dir, &format!("s{i}.npy"), 30 + i))
-        .collect();
-    let files: Vec<&str> = files.iter().map(String::as_str).collect();
-    let part = |tag: &str, threads: &str| {
-        let p = dir.join(format!("p-{tag}.json")).display().to_string();
-        ok(&[
-            &["pairwise"][..],
-            &files,
-            &[
-                "--n-delays",
-                "2",
-                "--output",
-                &p,
-                "--shard",
-                "0/2",
-                "--reproducible-report",
-                "--threads",
-                threads,
-            ],
+            &["--threads", threads],
+            flag,
         ]
         .concat());
         std::fs::read(&p).unwrap()
     };
-    let first = part("a", "1");
-    assert!(first == part("b", "1"), "two runs differ");
-    assert!(first == part("c", "2"), "1 vs 2 threads differ");
+    let first = part("a", "1", true);
+    assert!(first == part("b", "1", true), "two runs differ");
+    assert!(first == part("c", "2", true), "1 vs 2 threads differ");
+    let timed = |tag: &str, threads: &str| {
+        let mut v: Value = serde_json::from_slice(&part(tag, threads, false)).unwrap();
+        assert!(v["seconds"].as_f64().is_some());
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    let reference: Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(timed("d", "1"), reference);
+    assert_eq!(timed("e", "2"), reference);
 }

@@ -10,7 +10,7 @@ use dynsim::io::{npy, npz};
 use dynsim::Error;
 use proptest::prelude::*;
 
-use crate::common::proptest_config;
+use crate::common::{npy_with_header, proptest_config};
 
 /// A committed fixture.
 fn fixture(name: &str) -> PathBuf {
@@ -478,20 +478,6 @@ fn truncated_files() {
             "cut at {len}"
         );
     }
-}
-
-/// A version-1.0 file with the given header dictionary text and data bytes.
-fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = dict.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    out.extend_from_slice(h.as_bytes());
-    out.extend_from_slice(data);
-    out
 }
 
 /// A header declaring 10^12 elements (or a shape that overflows, or a 4 GiB header) is refused from

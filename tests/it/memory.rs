@@ -9,6 +9,8 @@ use dynsim::io::{peek_dataset, read_dataset};
 use dynsim::operator::{fit_memory, FitParams, RankRule, Regression};
 use dynsim::Error;
 
+use crate::common::npy_with_header;
+
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/npy");
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -77,19 +79,6 @@ fn peek_agrees_with_read_on_every_fixture() {
         same_shape >= 30 && same_error >= 15 && data_only >= 3,
         "{same_shape} {same_error} {data_only}"
     );
-}
-
-fn npy_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = dict.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    out.extend_from_slice(h.as_bytes());
-    out.extend_from_slice(data);
-    out
 }
 
 /// Headers declaring 10^12 elements, overflowing shapes and a 4 GiB header length are refused by the

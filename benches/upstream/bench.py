@@ -122,9 +122,17 @@ def worker(spec: dict) -> int:
     elif task == "pipeline":
         torch.manual_seed(TORCH_SEED)
         t0 = time.perf_counter()
-        mat = UpstreamDSA(data, n_jobs=int(spec.get("n_jobs", 1)), **spec["kwargs"]).fit_score()
+        dsa = UpstreamDSA(data, n_jobs=int(spec.get("n_jobs", 1)), **spec["kwargs"])
+        mat = dsa.fit_score()
         out["seconds"] = time.perf_counter() - t0
         np.save(spec["output"], np.asarray(mat, dtype=np.float64))
+        # Upstream's fitted operators, to tell fit differences from optimiser differences afterwards.
+        ops = []
+        for dmd in dsa.dmds[0]:
+            a = dmd.A_v
+            a = a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+            ops.append(np.asarray(a, dtype=np.float64))
+        np.savez(str(spec["output"]).replace(".npy", "_ops.npz"), *ops)
     else:
         raise SystemExit(f"unknown worker task {task!r}")
     print(json.dumps(out))
@@ -476,6 +484,21 @@ def stage_pipeline(r: Runner, dynsim: str, cfg: dict, rng: np.random.Generator, 
             entry["entries_dynsim_le_upstream_plus_tol"] = int(np.sum(dm[iu] <= um[iu] + TOL_VALUE))
             entry["entries"] = int(len(iu[0]))
             entry["max_upstream_minus_dynsim"] = float(np.max(um[iu] - dm[iu]))
+            # Every entry where dynsim is above upstream + tol: is it the optimiser or the fit? dynsim's
+            # PAVF on upstream's own (float32) operators answers it.
+            worse = []
+            ops = np.load(r.tmp / f"pipe_up_{score}_{ups[0][0]}_ops.npz")
+            for i, j in zip(*iu):
+                if dm[i, j] > um[i, j] + TOL_VALUE:
+                    fa, fb = r.tmp / f"upop_{i}.npy", r.tmp / f"upop_{j}.npy"
+                    np.save(fa, ops[f"arr_{i}"])
+                    np.save(fb, ops[f"arr_{j}"])
+                    res = subprocess.run([dynsim, "align", str(fa), str(fb), "--score", "angular"],
+                                         capture_output=True, text=True)
+                    on_up = json.loads(res.stdout)["distance"] if res.returncode == 0 else None
+                    worse.append({"i": int(i), "j": int(j), "upstream": float(um[i, j]),
+                                  "dynsim": float(dm[i, j]), "dynsim_on_upstream_operators": on_up})
+            entry["entries_dynsim_above"] = worse
         else:
             entry["max_abs_diff"] = float(np.max(np.abs(um - dm)))
         out["scores"].append(entry)

@@ -728,6 +728,7 @@ fn multistart(
     // stored, so memory does not grow with `restarts`), the values of all tried starts, and the best.
     let mut seen: Vec<Mat<f64>> = Vec::new();
     let mut values: Vec<f64> = Vec::new();
+    let mut kinds: Vec<PavfStart> = Vec::new();
     let mut best: Option<Tried> = None;
     let mut stop = PavfStop::StartsExhausted;
     let mut total_iterations = 0;
@@ -759,6 +760,7 @@ fn multistart(
         total_iterations += local.iterations;
         hessian_products += local.hessian_products;
         values.push(local.distance);
+        kinds.push(kind);
         let improved = best
             .as_ref()
             .is_none_or(|t| local.distance < t.local.distance);
@@ -770,11 +772,21 @@ fn multistart(
             stop = PavfStop::LowerBoundMet;
             break;
         }
+        // §5.5: the deterministic starts are built from the same spectral structure and can agree on
+        // one wrong minimum, so agreement also needs independent evidence: at least
+        // min(2, restarts) of the agreeing starts must be Haar-random.
         let agree = values
             .iter()
             .filter(|&&v| v <= best_d + PAVF_AGREEMENT_TOLERANCE)
             .count();
-        if agree >= options.agreement {
+        let random_agree = values
+            .iter()
+            .zip(&kinds)
+            .filter(|&(&v, k)| {
+                matches!(k, PavfStart::Random(_)) && v <= best_d + PAVF_AGREEMENT_TOLERANCE
+            })
+            .count();
+        if agree >= options.agreement && random_agree >= restarts.min(2) {
             stop = PavfStop::Agreement;
             break;
         }

@@ -52,12 +52,12 @@ fn read_npy(path: &Path) -> (Vec<usize>, Vec<f64>) {
     (shape, data)
 }
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
 }
 
 /// Runs and expects success; returns stdout parsed as JSON (or Null when stdout is empty).
-fn ok(args: &[&str]) -> Value {
+pub(crate) fn ok(args: &[&str]) -> Value {
     let out = run(args);
     assert!(
         out.status.success(),

@@ -208,18 +208,13 @@ fn operator_spectra_match_upstream() {
             "{name}: eigenvalues of A_v differ from upstream's by {err:.2e} of the spectral radius (> {tol:e})"
         );
 
-        let mut ours = singular_values(&op.matrix().to_owned());
-        ours.sort_by(|a, b| b.total_cmp(a));
-        let theirs = f64s(&up["operator_singular_values"]);
-        assert_eq!(ours.len(), theirs.len(), "{name}: σ(A_v) count");
-        let scale = theirs.iter().copied().fold(0.0, f64::max);
-        for (k, (x, y)) in ours.iter().zip(&theirs).enumerate() {
-            let rel = (x - y).abs() / scale;
-            assert!(
-                rel <= tol,
-                "{name}: σ_{k}(A_v) = {x} vs upstream {y} ({rel:.2e} of σ_max > {tol:e})"
-            );
-        }
+        assert_operator_singular_values(
+            name,
+            &op,
+            &f64s(&up["operator_singular_values"]),
+            tol,
+            "upstream",
+        );
     }
 }
 
@@ -395,18 +390,13 @@ fn reduced_rank_matches_upstream_spectrum() {
             "{name}: eigenvalues differ from upstream's non-zero ones by {err:.2e} of the spectral radius"
         );
         // dynsim's A_v is orthogonally similar to W_rᵀ A_upᵀ W_r: same singular values.
-        let mut ours = singular_values(&op.matrix().to_owned());
-        ours.sort_by(|a, b| b.total_cmp(a));
-        let theirs = f64s(&up["compression_singular_values"]);
-        assert_eq!(ours.len(), theirs.len(), "{name}: σ count");
-        let scale = theirs.iter().copied().fold(0.0, f64::max);
-        for (k, (x, y)) in ours.iter().zip(&theirs).enumerate() {
-            let rel = (x - y).abs() / scale;
-            assert!(
-                rel <= tol,
-                "{name}: σ_{k}(A_v) = {x} vs upstream's compression {y} ({rel:.2e} of σ_max > {tol:e})"
-            );
-        }
+        assert_operator_singular_values(
+            name,
+            &op,
+            &f64s(&up["compression_singular_values"]),
+            tol,
+            "upstream's compression",
+        );
     }
     assert!(compared >= 6, "only {compared} compared cases");
 }
@@ -516,5 +506,26 @@ fn dsa_matrix_is_never_worse_than_upstream() {
                 }
             }
         }
+    }
+}
+
+/// The singular values of dynsim's A_v, sorted, within `tol` of `theirs` relative to the largest.
+fn assert_operator_singular_values(
+    name: &str,
+    op: &dynsim::operator::Operator,
+    theirs: &[f64],
+    tol: f64,
+    what: &str,
+) {
+    let mut ours = singular_values(&op.matrix().to_owned());
+    ours.sort_by(|a, b| b.total_cmp(a));
+    assert_eq!(ours.len(), theirs.len(), "{name}: σ(A_v) count");
+    let scale = theirs.iter().copied().fold(0.0, f64::max);
+    for (k, (x, y)) in ours.iter().zip(theirs).enumerate() {
+        let rel = (x - y).abs() / scale;
+        assert!(
+            rel <= tol,
+            "{name}: σ_{k}(A_v) = {x} vs {what} {y} ({rel:.2e} of σ_max > {tol:e})"
+        );
     }
 }

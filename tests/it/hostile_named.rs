@@ -6,7 +6,6 @@
 //! from the NumPy-written files in tests/data/npy.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use dynsim::dsa::{compare, with_threads, ScoreOptions};
 use dynsim::embedding::{Dataset, DelayParams};
@@ -15,9 +14,8 @@ use dynsim::operator::{fit, FitParams, Operator, RankRule};
 use dynsim::Error;
 use serde_json::Value;
 
+use crate::cli::{ok, run};
 use crate::common::{gaussian, npy_f8, rng};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dynsim");
 
 /// A fresh scratch directory for one test.
 fn scratch(test: &str) -> PathBuf {
@@ -38,26 +36,6 @@ fn fixture(name: &str) -> String {
 fn write_npy(path: &Path, shape: &[usize], data: &[f64]) -> String {
     std::fs::write(path, npy_f8(shape, data)).unwrap();
     path.display().to_string()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-/// Runs and expects success; returns stdout parsed as JSON (Null when empty).
-fn ok(args: &[&str]) -> Value {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "dynsim {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    if text.trim().is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    }
 }
 
 /// Runs and expects exit code `code` and an `error:` message holding every needle; no panic. Exit

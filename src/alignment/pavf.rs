@@ -65,7 +65,8 @@ pub struct PavfOptions {
     /// Number of Haar-random starts tried after the deterministic ones. `None` (the default) chooses
     /// by the compared size N: 8 for N ≤ 16, 4 for N ≤ 32, 0 above (spec/alignment.md §5.5).
     pub restarts: Option<usize>,
-    /// Stop trying starts once this many starts reach the best value (default 4).
+    /// Stop trying starts once this many starts reach the best value (default 4), at least
+    /// min(2, restarts) of them Haar-random (spec/alignment.md §5.5).
     pub agreement: usize,
     /// A local solve stops when the Riemannian gradient norm of f(C) = ‖Â − C B̂ Cᵀ‖²_F is at most
     /// this (default 1e-10; normalised units).
@@ -153,7 +154,7 @@ pub enum PavfStop {
     ClosedForm,
     /// The best value met the lower bound (within [`PAVF_AGREEMENT_TOLERANCE`]): certified optimal.
     LowerBoundMet,
-    /// `agreement` starts reached the best value.
+    /// `agreement` starts reached the best value, at least min(2, restarts) of them random.
     Agreement,
     /// Every start was tried.
     StartsExhausted,

@@ -1071,3 +1071,27 @@ fn huge_and_tiny_entries_do_not_overflow() {
     assert!(raw.euclidean.is_finite());
     assert!((raw.euclidean / 1e300 - frob(&sub(&a, &conj(&raw.c, &b)))).abs() <= 1e-9);
 }
+
+/// §5.5: the deterministic starts are correlated, so an agreement stop needs at least min(2, restarts)
+/// random starts among the agreeing ones. With the default 8 restarts at N = 6 and 10 deterministic
+/// starts (none duplicated for Gaussian pairs), every agreement stop has tried at least 10 + 2 starts.
+/// (Without the random-start condition, 4 deterministic starts could stop the search after 7.)
+#[test]
+fn agreement_stop_needs_random_starts() {
+    let mut r = crate::common::rng(606);
+    let mut agreement_stops = 0;
+    for _ in 0..20 {
+        let a = crate::common::gaussian_matrix(6, 6, &mut r);
+        let b = crate::common::gaussian_matrix(6, 6, &mut r);
+        let al = align(a.as_ref(), b.as_ref(), &PavfOptions::default()).unwrap();
+        if al.certificate.stop == PavfStop::Agreement {
+            agreement_stops += 1;
+            assert!(al.certificate.starts_tried >= 12, "{:?}", al.certificate);
+            assert!(al.certificate.starts_at_best >= 4, "{:?}", al.certificate);
+        }
+    }
+    assert!(
+        agreement_stops >= 3,
+        "only {agreement_stops} agreement stops"
+    );
+}

@@ -66,8 +66,9 @@ fn frob(a: faer::MatRef<'_, f64>) -> f64 {
 }
 
 /// The independent reference: embed (own loop), thin SVD H = V S Uᵀ with faer's high-level SVD,
-/// transition pairs within trials, ridge regression by LU. Returns (A_v, σ) for PCR at rank r, or
-/// upstream's m × m RRR operator (row-vector convention) when `rrr`.
+/// transition pairs within trials (V₋, V₊ stacked explicitly), ridge regression by LU. Returns (A_v, σ,
+/// R²) for PCR at rank r, or upstream's m × m RRR operator (row-vector convention) when `rrr`; R² is
+/// 1 − ‖V₊ − V₋B̃‖² / ‖V₊ − 1v̄₊ᵀ‖² from the explicit residual (spec/operator.md §6).
 fn reference_fit(
     trials: &[Vec<f64>],
     n: usize,
@@ -76,7 +77,7 @@ fn reference_fit(
     lambda: f64,
     k: usize,
     rrr: bool,
-) -> (Mat<f64>, Vec<f64>) {
+) -> (Mat<f64>, Vec<f64>, f64) {
     let p = n * d;
     let mut rows: Vec<Vec<f64>> = Vec::new();
     let mut bounds = Vec::new();
@@ -114,14 +115,30 @@ fn reference_fit(
     }
     let x = matmul(&transpose(&vm), &vp);
     let b = g.partial_piv_lu().solve(&x); // (V₋ᵀV₋ + λI)⁻¹ V₋ᵀV₊
+    let r2 = |pred: &Mat<f64>| {
+        let fitted = matmul(&vm, pred);
+        let rows = vp.nrows();
+        let (mut res, mut tot) = (0.0, 0.0);
+        for j in 0..cols {
+            let mean = (0..rows).map(|i| vp[(i, j)]).sum::<f64>() / rows as f64;
+            for i in 0..rows {
+                res += (vp[(i, j)] - fitted[(i, j)]).powi(2);
+                tot += (vp[(i, j)] - mean).powi(2);
+            }
+        }
+        1.0 - res / tot
+    };
     if !rrr {
-        return (transpose(&b), sigma);
+        let fit_r2 = r2(&b);
+        return (transpose(&b), sigma, fit_r2);
     }
     let proj = matmul(&transpose(&x), &b);
     let eig = proj.self_adjoint_eigen(faer::Side::Lower).unwrap();
     let u = eig.U();
     let w_r = Mat::from_fn(p, r, |i, j| u[(i, p - 1 - j)]);
-    (matmul(&matmul(&b, &w_r), &transpose(&w_r)), sigma)
+    let op = matmul(&matmul(&b, &w_r), &transpose(&w_r));
+    let fit_r2 = r2(&op);
+    (op, sigma, fit_r2)
 }
 
 fn eig(a: &Mat<f64>) -> Vec<(f64, f64)> {
@@ -214,7 +231,9 @@ fn matches_independent_reference_implementation() {
             &params(d, RankRule::Fixed(rank), lambda, k),
         )
         .unwrap();
-        let (reference, sigma) = reference_fit(&trials, n, d, rank, lambda, k, false);
+        let (reference, sigma, r2) = reference_fit(&trials, n, d, rank, lambda, k, false);
+        // R² from the Gram-matrix expansion (spec/operator.md §6.1) against the explicit residual.
+        assert!((op.r2() - r2).abs() <= 1e-12, "R² {} vs {r2}", op.r2());
         for (s, t) in op.singular_values().iter().zip(&sigma) {
             assert!(
                 (s - t).abs() <= 1e-12 * sigma[0],
@@ -251,7 +270,8 @@ fn reduced_rank_regression_matches_reference_spectrum() {
         };
         let op = fit(&ds, &p).unwrap();
         assert_eq!(op.matrix().shape(), (rank, rank));
-        let (up, _) = reference_fit(&trials, n, d, rank, 1e-6, 1, true);
+        let (up, _, r2) = reference_fit(&trials, n, d, rank, 1e-6, 1, true);
+        assert!((op.r2() - r2).abs() <= 1e-12, "R² {} vs {r2}", op.r2());
         let mut up_eigs = eig(&up);
         sort_eigenvalues(&mut up_eigs);
         let nonzero: Vec<(f64, f64)> = up_eigs[..rank].to_vec();

@@ -126,7 +126,101 @@ fn quick() {
     }
 }
 
+/// Median wall time in seconds of `runs` calls of `f`.
+fn median_seconds(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[runs / 2]
+}
+
+/// Efficiency mode (`PAVF_EFFICIENCY=1`, spec/alignment.md §12.1): the achieved GFLOP/s of one L-BFGS
+/// iteration against faer's own N × N × N product on this machine, same thread (sequential).
+///
+/// The iteration's cost is timed as the difference of `align_from` capped at k₂ and k₁ iterations
+/// from one Haar-random start (both below the L-BFGS hand-over, so every counted iteration is an
+/// L-BFGS step); its flops are counted from the code (spec/alignment.md §12.1): the retraction C·Ω
+/// (2N³), the Gram matrix XᵀX (2N³), its Cholesky factor (N³/3) and the triangular solve (N³), the
+/// pull-back Cᵀ(AC) (4N³) and the gradient E Bᵀ + Eᵀ B (4N³): 13⅓ N³ per iteration with one
+/// line-search trial (a lower bound: backtracking adds trials).
+fn efficiency() {
+    use dynsim::alignment::align_from;
+    use dynsim::faer::linalg::matmul::matmul;
+    use dynsim::faer::{Accum, Par};
+    let sizes: Vec<usize> = std::env::var("PAVF_QUICK_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10, 30, 100]);
+    println!("n, matmul [us], matmul GFLOP/s, L-BFGS iteration [us], iteration GFLOP/s (model), efficiency, k1..k2");
+    for &n in &sizes {
+        let a = matrix(n, 1);
+        let b = matrix(n, 2);
+        let x = matrix(n, 5);
+        let mut out = Mat::<f64>::zeros(n, n);
+        let reps = (2_000_000 / (n * n * n)).max(1);
+        let t_mm = median_seconds(31, || {
+            for _ in 0..reps {
+                matmul(
+                    out.as_mut(),
+                    Accum::Replace,
+                    a.as_ref(),
+                    x.as_ref(),
+                    1.0,
+                    Par::Seq,
+                );
+            }
+        }) / reps as f64;
+        let flops_mm = 2.0 * (n * n * n) as f64;
+        let q = x.qr().compute_Q();
+        let (k1, k2) = if n <= 10 {
+            (2, 12)
+        } else if n <= 30 {
+            (10, 60)
+        } else {
+            (20, 120)
+        };
+        let run = |k: usize| {
+            let o = PavfOptions {
+                max_iterations: k,
+                ..PavfOptions::default()
+            };
+            let r = align_from(a.as_ref(), b.as_ref(), q.as_ref(), &o).expect("align_from");
+            // Every iteration used, none of them a trust-region step (no Hessian products).
+            assert_eq!(
+                r.certificate.iterations, k,
+                "the capped solve must use every iteration"
+            );
+            assert_eq!(
+                r.certificate.hessian_products, 0,
+                "only L-BFGS iterations are timed"
+            );
+        };
+        let runs = if n >= 100 { 5 } else { 21 };
+        let t1 = median_seconds(runs, || run(k1));
+        let t2 = median_seconds(runs, || run(k2));
+        let t_it = (t2 - t1) / (k2 - k1) as f64;
+        let flops_it = 40.0 / 3.0 * (n * n * n) as f64;
+        println!(
+            "{n}, {:.2}, {:.1}, {:.2}, {:.1}, {:.0}%, {k1}..{k2}",
+            t_mm * 1e6,
+            flops_mm / t_mm * 1e-9,
+            t_it * 1e6,
+            flops_it / t_it * 1e-9,
+            100.0 * (flops_it / t_it) / (flops_mm / t_mm),
+        );
+    }
+}
+
 fn main() {
+    if std::env::var_os("PAVF_EFFICIENCY").is_some() {
+        efficiency();
+        return;
+    }
     if std::env::var_os("PAVF_QUICK").is_some() {
         quick();
         return;

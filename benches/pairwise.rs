@@ -5,8 +5,14 @@
 //! fitted with D = 5 delays at rank 20, then the 50 × 50 matrix (1225 pairs) for the angular score
 //! (with triangle repair) and for W₂². Uses rayon's global pool (all cores), as the CLI does by
 //! default. Fitting is benchmarked separately from scoring.
+//!
+//! Quick mode: `PAIRWISE_QUICK=1 cargo bench --bench pairwise` skips criterion and runs the angular
+//! matrix once each with fewer and with more PAVF starts than the default (random restarts 0, the
+//! default 4 at N = 20, and `PavfOptions::thorough()`), printing the wall time of each and how many
+//! entries are above the thorough matrix's (by more than 1e-9) and by how much: the price in quality
+//! of a faster start set (spec/pipeline.md §6).
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use dynsim::dsa::{fit_all, pairwise, Score, ScoreOptions};
 use dynsim::embedding::{Dataset, DelayParams};
 use dynsim::operator::{FitParams, RankRule};
@@ -84,5 +90,88 @@ fn bench_pairwise(c: &mut Criterion) {
     group.finish();
 }
 
+/// Quick mode: time against quality of the start set (see the module documentation).
+fn quick() {
+    use dynsim::alignment::PavfOptions;
+    use std::time::Instant;
+    let data: Vec<Dataset> = (0..SYSTEMS).map(system).collect();
+    let params = FitParams {
+        delay: DelayParams {
+            n_delays: 5,
+            delay_interval: 1,
+        },
+        rank: RankRule::Fixed(20),
+        ..FitParams::default()
+    };
+    let ops = fit_all(&data, &[params]).expect("fit");
+    let run = |pavf: PavfOptions| {
+        let options = ScoreOptions {
+            score: Score::Angular,
+            pavf,
+            ..ScoreOptions::default()
+        };
+        let t0 = Instant::now();
+        let m = pairwise(&ops, &options).expect("pairwise");
+        (t0.elapsed().as_secs_f64(), m)
+    };
+    let cases = [
+        (
+            "restarts 0 (10 deterministic starts)",
+            PavfOptions {
+                restarts: Some(0),
+                ..PavfOptions::default()
+            },
+        ),
+        (
+            "default (10 deterministic + 4 random)",
+            PavfOptions::default(),
+        ),
+        (
+            "thorough (10 deterministic + 30 random, no agreement stop)",
+            PavfOptions::thorough(),
+        ),
+    ];
+    let results: Vec<(&str, f64, Vec<f64>, usize)> = cases
+        .into_iter()
+        .map(|(name, o)| {
+            let (t, m) = run(o);
+            (name, t, m.values, m.repaired)
+        })
+        .collect();
+    let reference = &results[results.len() - 1].2;
+    println!(
+        "{SYSTEMS} systems, {} pairs, angular, {} threads",
+        SYSTEMS * (SYSTEMS - 1) / 2,
+        rayon::current_num_threads()
+    );
+    for (name, t, values, repaired) in &results {
+        let mut above = 0;
+        let mut max_above = 0.0f64;
+        let mut below = 0;
+        for i in 0..SYSTEMS {
+            for j in (i + 1)..SYSTEMS {
+                let (x, r) = (values[i * SYSTEMS + j], reference[i * SYSTEMS + j]);
+                if x > r + 1e-9 {
+                    above += 1;
+                    max_above = max_above.max(x - r);
+                } else if x < r - 1e-9 {
+                    below += 1;
+                }
+            }
+        }
+        println!(
+            "{name:<60} {t:>7.2} s  entries above thorough: {above} (max {max_above:.2e}), below: {below}, repaired: {repaired}"
+        );
+    }
+}
+
 criterion_group!(benches, bench_pairwise);
-criterion_main!(benches);
+
+fn main() {
+    if std::env::var_os("PAIRWISE_QUICK").is_some() {
+        quick();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

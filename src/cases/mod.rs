@@ -9,6 +9,7 @@ pub mod attractors;
 pub mod linear;
 pub mod lorenz;
 pub mod ring;
+pub mod rnn;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

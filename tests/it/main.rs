@@ -13,6 +13,8 @@ mod crosscheck;
 mod dsa;
 mod embedding;
 #[cfg(feature = "io")]
+mod flipflop;
+#[cfg(feature = "io")]
 mod hostile;
 #[cfg(feature = "cli")]
 mod hostile_named;

@@ -4,7 +4,8 @@
 //! (different dynamics per system, so every pair is an unrelated pair: the hard case for PAVF),
 //! fitted with D = 5 delays at rank 20, then the 50 × 50 matrix (1225 pairs) for the angular score
 //! (with triangle repair) and for W₂². Uses rayon's global pool (all cores), as the CLI does by
-//! default. Fitting is benchmarked separately from scoring.
+//! default. Fitting is benchmarked separately from scoring. A second group does the same for 200
+//! systems (19 900 pairs), fitting and W₂² only.
 //!
 //! Quick mode: `PAIRWISE_QUICK=1 cargo bench --bench pairwise` skips criterion and runs the angular
 //! matrix once each with fewer and with more PAVF starts than the default (random restarts 0, the
@@ -18,6 +19,7 @@ use dynsim::embedding::{Dataset, DelayParams};
 use dynsim::operator::{FitParams, RankRule};
 
 const SYSTEMS: usize = 50;
+const LARGE_SYSTEMS: usize = 200;
 const TRIALS: usize = 10;
 const STEPS: usize = 200;
 const FEATURES: usize = 10;
@@ -87,6 +89,25 @@ fn bench_pairwise(c: &mut Criterion) {
             b.iter(|| pairwise(&ops, &options).expect("pairwise"))
         });
     }
+    group.finish();
+
+    // 200 systems (19 900 pairs): fitting and W₂² only. The angular matrix at this size is ≈ 16× the
+    // 50-system one (minutes per sample); its pairs-per-second scaling is measured by the side-by-side
+    // script's `scaling` stage instead (BENCHMARKS.md).
+    let data: Vec<Dataset> = (0..LARGE_SYSTEMS).map(system).collect();
+    let mut group = c.benchmark_group("pairwise_200");
+    group.sample_size(10);
+    group.bench_function("fit", |b| {
+        b.iter(|| fit_all(&data, &[params]).expect("fit"))
+    });
+    let ops = fit_all(&data, &[params]).expect("fit");
+    let options = ScoreOptions {
+        score: Score::Wasserstein,
+        ..ScoreOptions::default()
+    };
+    group.bench_function(Score::Wasserstein.name(), |b| {
+        b.iter(|| pairwise(&ops, &options).expect("pairwise"))
+    });
     group.finish();
 }
 

@@ -6,6 +6,7 @@
 //! the platform's libm, so other platforms may differ in the last bits).
 
 pub mod attractors;
+pub mod learning;
 pub mod linear;
 pub mod lorenz;
 pub mod ring;

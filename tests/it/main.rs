@@ -20,6 +20,7 @@ mod hostile;
 mod hostile_named;
 #[cfg(feature = "io")]
 mod io;
+mod learning;
 #[cfg(feature = "io")]
 mod memory;
 #[cfg(feature = "io")]

@@ -256,90 +256,22 @@ fn flush_tiny(m: &mut Mat<f64>) {
     }
 }
 
-/// ln 2 split for Cody–Waite reduction, ln 2 = `LN2_HI` + `LN2_LO` to ~1e-27: `LN2_HI`
-/// (0x3FE62E42FEE00000) has its low 21 bits zero, so k · `LN2_HI` is exact for |k| ≤ 1075.
-const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-
-/// (k, p) with eˣ = 2ᵏ (1 + p): k = round(x / ln 2), r = x − k ln 2 ∈ [−ln2/2, ln2/2], p = eʳ − 1 by
-/// its Taylor polynomial of degree 13 (remainder < r¹⁴/14! < 4e-18 · r). For |x| ≤ 709.
-fn exp_parts(x: f64) -> (i32, f64) {
-    // Rounding half away from zero by truncation (`as` is inline; `f64::round` may call libm).
-    let y = x * std::f64::consts::LOG2_E;
-    let k = (y + 0.5f64.copysign(y)) as i32 as f64;
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    // Horner on the coefficients 1/i!: p = r (1 + r (1/2! + r (1/3! + … + r/13!))).
-    let mut p = INV_FACTORIAL[13];
-    for c in INV_FACTORIAL[1..13].iter().rev() {
-        p = c + p * r;
-    }
-    (k as i32, r * p)
-}
-
-/// 1/i! for i = 0 … 13 (each 1/(i−1)! divided by i, rounded once per step).
-const INV_FACTORIAL: [f64; 14] = {
-    let mut c = [1.0; 14];
-    let mut i = 1;
-    while i < 14 {
-        c[i] = c[i - 1] / i as f64;
-        i += 1;
-    }
-    c
-};
-
-/// 2ᵏ for −1022 ≤ k ≤ 1023.
-fn pow2(k: i32) -> f64 {
-    f64::from_bits(((k + 1023) as u64) << 52)
-}
-
-/// eˣ, written here (spec/cases.md §5) rather than taken from the platform's libm: the same bits on
-/// every platform, and no slow transitions between faer's AVX code and libm's SSE code (measured:
-/// glibc's `tanh` took 440 ns per call after faer's AVX-512 products, 20 ns alone). Relative error
-/// below 1e-15 (tested against `f64::exp`) for x ∈ [−708, 709]; 0 below −708, +∞ above 709.
+/// eˣ from the `libm` crate (a portable Rust port of musl's libm): the same bits on every platform,
+/// unlike the platform's libm, and no slow transition between faer's AVX-512 code and glibc's
+/// (measured: glibc's `tanh` took 440 ns per call right after faer's AVX-512 products, 20 ns alone;
+/// spec/cases.md §5).
 pub fn exp(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    if x > 709.0 {
-        return f64::INFINITY;
-    }
-    if x < -708.0 {
-        return 0.0;
-    }
-    let (k, p) = exp_parts(x);
-    pow2(k) * (1.0 + p)
+    libm::exp(x)
 }
 
-/// eˣ − 1 with full relative accuracy near 0 (written here, as [`exp`]); −1 below −40.
+/// eˣ − 1 with full relative accuracy near 0 (`libm::expm1`, as [`exp`]).
 pub fn exp_m1(x: f64) -> f64 {
-    if x.is_nan() {
-        return x;
-    }
-    if x > 709.0 {
-        return f64::INFINITY;
-    }
-    if x < -40.0 {
-        return -1.0;
-    }
-    let (k, p) = exp_parts(x);
-    if k == 0 {
-        p
-    } else {
-        pow2(k) * (1.0 + p) - 1.0
-    }
+    libm::expm1(x)
 }
 
-/// tanh x = sign(x) · m / (m + 2), m = e^{2|x|} − 1 (from [`exp_m1`]); ±1 for |x| > 20 (where
-/// 1 − tanh|x| < 1e-17 rounds to 1 anyway).
+/// tanh x (`libm::tanh`, as [`exp`]).
 pub fn tanh(x: f64) -> f64 {
-    let a = x.abs();
-    let t = if a > 20.0 {
-        1.0
-    } else {
-        let m = exp_m1(2.0 * a);
-        m / (m + 2.0)
-    };
-    t.copysign(x)
+    libm::tanh(x)
 }
 
 /// σ(x) = 1 / (1 + e⁻ˣ) for x ≥ 0, eˣ / (1 + eˣ) for x < 0 (no overflow, full relative accuracy).

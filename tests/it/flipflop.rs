@@ -109,7 +109,8 @@ fn held_out(bits: usize) -> FlipFlopData {
 
 #[test]
 fn exp_tanh_sigmoid_match_the_platform_functions() {
-    // The trainer's own exp/tanh/σ (spec/cases.md §5) against std's (libm, itself within an ulp):
+    // The trainer's exp/tanh/σ (the `libm` crate, spec/cases.md §5) against std's (the platform's
+    // libm, itself within an ulp):
     // relative error ≤ 1e-15 (a few ulps; measured worst 2.2e-16, 4.5e-16, 4.4e-16, 5.4e-16) on a
     // grid over their working range.
     let mut worst = [0.0f64; 4];
@@ -525,7 +526,7 @@ fn summary(m: &[f64]) -> (f64, f64, f64) {
 ///
 /// Tolerance: max |θ_retrained − θ_committed| ≤ 1e-9 · max |θ_committed|. On the machine that wrote
 /// the files the retrained weights are bitwise equal (training is sequential and seeded; exp/tanh/σ
-/// are written in the crate, not taken from libm). Elsewhere two things can differ in the last bits:
+/// come from the portable `libm` crate, not the platform's libm). Elsewhere two things can differ in the last bits:
 /// faer's matrix-product kernels (chosen by the CPU's SIMD level: AVX-512, AVX2, NEON sum in
 /// different orders) and the Gaussian initialisation (`ln`/`cos` from the platform's libm). A
 /// rounding difference is amplified by 500 Adam steps, so on another CPU this check may fail

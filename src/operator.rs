@@ -330,6 +330,10 @@ impl Operator {
     }
 }
 
+/// The Hankel matrix is scaled so that its largest entry lies in [2ᴷ, 2ᴷ⁺¹) with K = this
+/// (spec/operator.md §2.2).
+const HANKEL_SCALE: i32 = 256;
+
 /// e such that x·2⁻ᵉ ∈ [½, 1) for finite x > 0 (0 for x = 0 or non-finite x).
 fn binary_exponent(x: f64) -> i32 {
     if !(x.is_finite() && x > 0.0) {
@@ -531,7 +535,7 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
     }
     linalg::check_finite(h.as_ref(), &name)?;
 
-    // §2.2: scale H by a power of two so that max |H_ij| ∈ [½, 1) (exact); V and A_v do not depend on
+    // §2.2: scale H by a power of two so that max |H_ij| ∈ [2²⁵⁶, 2²⁵⁷) (exact); V and A_v do not depend on
     // the scale, σ is scaled back. Without it, data near 1e300 overflow the QR's column norms and
     // subnormal data look identically zero.
     let mut max_abs = 0.0f64;
@@ -540,7 +544,9 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
             max_abs = max_abs.max(x.abs());
         }
     }
-    let exponent = binary_exponent(max_abs);
+    // max |H_ij|·2⁻ᵉ ∈ [2ᴷ, 2ᴷ⁺¹), K = `HANKEL_SCALE`: large enough that faer's robust column norms
+    // never produce subnormal intermediates for entries down to 2⁻ᴷ of the largest (§2.2).
+    let exponent = binary_exponent(max_abs) - (HANKEL_SCALE + 1);
     if exponent != 0 {
         // One power of two for the whole matrix when it is representable (|e| ≤ 1000 always is);
         // the same products as `scale_pow2` element by element, without a `powi` per entry.

@@ -440,7 +440,8 @@ def dynsim_pairwise(r: Runner, dynsim: str, files: list, p: dict, score: str, th
             "matrix": np.load(out)}
 
 
-def stage_pipeline(r: Runner, dynsim: str, cfg: dict, rng: np.random.Generator, up_jobs: list) -> dict:
+def stage_pipeline(r: Runner, dynsim: str, cfg: dict, rng: np.random.Generator, up_jobs: list,
+                   scores: list) -> dict:
     p = cfg["pipeline"]
     files = make_systems(r, rng, "pipe", p["systems"], p)
     k = p["systems"]
@@ -450,7 +451,7 @@ def stage_pipeline(r: Runner, dynsim: str, cfg: dict, rng: np.random.Generator, 
            "dynsim_command": (f"dynsim pairwise X_1.npy .. X_{k}.npy --n-delays {p['n_delays']} --rank {p['rank']} "
                               "--score S --threads T --output D.npy --report R.json"),
            "scores": []}
-    for score in ["wasserstein", "angular"]:
+    for score in scores:
         ups = []
         for jobs in up_jobs:
             u = upstream_worker(r, {"task": "pipeline", "files": [str(f) for f in files], "threads": 1,
@@ -729,6 +730,9 @@ def main() -> int:
     ap.add_argument("--upstream-pipeline-jobs", default="1",
                     help="comma-separated n_jobs values for upstream's pipeline run (default 1; the first is the "
                          "one ratios use)")
+    ap.add_argument("--pipeline-scores", default="wasserstein,angular",
+                    help="comma-separated scores of the pipeline stage (default both; upstream's angular run takes "
+                         "about 12 minutes)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -799,7 +803,8 @@ def main() -> int:
             elif stage == "fit":
                 doc["fit"] = stage_fit(r, dynsim, cfg, rng)
             elif stage == "pipeline":
-                doc["pipeline"] = stage_pipeline(r, dynsim, cfg, rng, up_jobs)
+                doc["pipeline"] = stage_pipeline(r, dynsim, cfg, rng, up_jobs,
+                                                 [x for x in args.pipeline_scores.split(",") if x])
             elif stage == "scaling":
                 doc["scaling"] = stage_scaling(r, dynsim, cfg, rng)
             doc[stage]["stage_seconds"] = time.time() - t0

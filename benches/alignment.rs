@@ -1,4 +1,5 @@
-//! PAVF alignment of random operator pairs (spec/alignment.md §12). Run: `cargo bench --bench alignment`.
+//! PAVF alignment of random operator pairs (spec/alignment.md §12), and every Wasserstein variant at
+//! n = 10 and 100. Run: `cargo bench --bench alignment` (`-- wasserstein` for the latter alone).
 //!
 //! Pairs of unrelated Gaussian operators at n = 10, 30, 100 with the default options (the hardest
 //! case: no early stop on agreement is likely, so every default start is refined), plus a
@@ -58,6 +59,70 @@ fn bench_align(c: &mut Criterion) {
             &(a, p),
             |bench, (a, p)| bench.iter(|| align(a.as_ref(), p.as_ref(), &options).expect("align")),
         );
+    }
+    group.finish();
+}
+
+/// Every Wasserstein variant (W₂², W₂, W₁; spec/alignment.md "Wasserstein distances on spectra") at
+/// n = 10 and 100: on the operators (eigenvalues included, as the pipeline computes them once per
+/// operator it is the `spectra` case that a pairwise matrix pays per pair), and on precomputed spectra.
+/// n = 100 also with unequal sizes (100 vs 90 eigenvalues: exact transport and zero-padding).
+fn bench_wasserstein(c: &mut Criterion) {
+    use dynsim::alignment::{
+        spectral_distance, spectral_distance_operators, SpectralScore, UnequalSizes,
+    };
+    let mut group = c.benchmark_group("wasserstein");
+    group.sample_size(20);
+    let eig = |m: &Mat<f64>| -> Vec<(f64, f64)> {
+        m.eigenvalues()
+            .expect("eigenvalues")
+            .iter()
+            .map(|z| (z.re, z.im))
+            .collect()
+    };
+    for n in [10usize, 100] {
+        let a = matrix(n, 1);
+        let b = matrix(n, 2);
+        let (ea, eb) = (eig(&a), eig(&b));
+        for (name, score) in [
+            ("w2sq", SpectralScore::Wasserstein),
+            ("w2", SpectralScore::Wasserstein2),
+            ("w1", SpectralScore::Wasserstein1),
+        ] {
+            group.bench_function(BenchmarkId::new(format!("{name}/operators"), n), |bench| {
+                bench.iter(|| {
+                    spectral_distance_operators(
+                        a.as_ref(),
+                        b.as_ref(),
+                        score,
+                        UnequalSizes::Transport,
+                    )
+                    .expect("distance")
+                })
+            });
+            group.bench_function(BenchmarkId::new(format!("{name}/spectra"), n), |bench| {
+                bench.iter(|| {
+                    spectral_distance(&ea, &eb, score, UnequalSizes::Transport).expect("distance")
+                })
+            });
+        }
+        if n == 100 {
+            let short = &eb[..90];
+            for (name, unequal) in [
+                ("transport", UnequalSizes::Transport),
+                ("zeropad", UnequalSizes::ZeroPad),
+            ] {
+                group.bench_function(
+                    BenchmarkId::new(format!("w2sq/unequal_{name}"), n),
+                    |bench| {
+                        bench.iter(|| {
+                            spectral_distance(&ea, short, SpectralScore::Wasserstein, unequal)
+                                .expect("distance")
+                        })
+                    },
+                );
+            }
+        }
     }
     group.finish();
 }
@@ -227,5 +292,6 @@ fn main() {
     }
     let mut c = Criterion::default().configure_from_args();
     bench_align(&mut c);
+    bench_wasserstein(&mut c);
     c.final_summary();
 }

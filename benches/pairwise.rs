@@ -64,16 +64,21 @@ fn system(s: usize) -> Dataset {
     Dataset::from_array(&data, TRIALS, STEPS, n).expect("dataset")
 }
 
-fn bench_pairwise(c: &mut Criterion) {
-    let data: Vec<Dataset> = (0..SYSTEMS).map(system).collect();
-    let params = FitParams {
+/// D = 5 delays, rank 20 (the setting).
+fn fit_params() -> FitParams {
+    FitParams {
         delay: DelayParams {
             n_delays: 5,
             delay_interval: 1,
         },
         rank: RankRule::Fixed(20),
         ..FitParams::default()
-    };
+    }
+}
+
+fn bench_pairwise(c: &mut Criterion) {
+    let data: Vec<Dataset> = (0..SYSTEMS).map(system).collect();
+    let params = fit_params();
     let mut group = c.benchmark_group("pairwise_50");
     group.sample_size(10);
     group.bench_function("fit", |b| {
@@ -116,14 +121,7 @@ fn quick() {
     use dynsim::alignment::PavfOptions;
     use std::time::Instant;
     let data: Vec<Dataset> = (0..SYSTEMS).map(system).collect();
-    let params = FitParams {
-        delay: DelayParams {
-            n_delays: 5,
-            delay_interval: 1,
-        },
-        rank: RankRule::Fixed(20),
-        ..FitParams::default()
-    };
+    let params = fit_params();
     let ops = fit_all(&data, &[params]).expect("fit");
     let run = |pavf: PavfOptions| {
         let options = ScoreOptions {

@@ -548,8 +548,9 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
     // never produce subnormal intermediates for entries down to 2⁻ᴷ of the largest (§2.2).
     let exponent = binary_exponent(max_abs) - (HANKEL_SCALE + 1);
     if exponent != 0 {
-        // One power of two for the whole matrix when it is representable (|e| ≤ 1000 always is);
-        // the same products as `scale_pow2` element by element, without a `powi` per entry.
+        // One power of two for the whole matrix when it is representable (|e| ≤ 1000: all but data
+        // near the ends of the f64 range); the same products as `scale_pow2`, without a `powi` per
+        // entry.
         let factor = (exponent.abs() <= 1000).then(|| 2f64.powi(-exponent));
         for j in 0..p {
             for x in h.as_mut().col_mut(j).iter_mut() {
@@ -685,14 +686,7 @@ pub fn fit_hankel(hankel: Hankel, params: &FitParams) -> Result<Operator> {
             (a_v, pred)
         }
     };
-    let r2 = r_squared(
-        v.as_ref(),
-        &offsets,
-        k,
-        gram.as_ref(),
-        cross.as_ref(),
-        predictor.as_ref(),
-    );
+    let r2 = r_squared(v.as_ref(), &offsets, k, predictor.as_ref());
     let mut eigenvalues = linalg::eigenvalues(matrix.as_ref(), "eigenvalues of A_v")?;
     sort_eigenvalues(&mut eigenvalues);
     if !eigenvalues
@@ -732,59 +726,38 @@ fn canonical_signs(mut w: faer::MatMut<'_, f64>) {
     }
 }
 
-/// R² = 1 − ‖V₊ − V₋B‖²_F / ‖V₊ − 1 v̄₊ᵀ‖²_F over the columns B acts on (spec/operator.md §6), with
-/// the residual expanded through the Gram matrices (§6.1): ‖V₊ − V₋B‖² = ‖V₊‖² − 2⟨X, B⟩ + ⟨B, G₀B⟩,
-/// G₀ = V₋ᵀV₋ (`gram`, without the ridge), X = V₋ᵀV₊ (`cross`).
-fn r_squared(
-    v: MatRef<'_, f64>,
-    offsets: &[usize],
-    k: usize,
-    gram: MatRef<'_, f64>,
-    cross: MatRef<'_, f64>,
-    b: MatRef<'_, f64>,
-) -> f64 {
+/// R² = 1 − ‖V₊ − V₋B‖²_F / ‖V₊ − 1 v̄₊ᵀ‖²_F over the columns B acts on (spec/operator.md §6).
+fn r_squared(v: MatRef<'_, f64>, offsets: &[usize], k: usize, b: MatRef<'_, f64>) -> f64 {
     let c = b.nrows();
+    let mut mean = vec![0.0; c];
     let mut count = 0usize;
     for w in offsets.windows(2) {
         count += w[1] - w[0] - k;
     }
-    // ‖V₊‖² and the column sums of V₊, column by column (V is column-major).
-    let mut vp_sq = 0.0;
-    let mut mean_sq = 0.0;
-    for j in 0..c {
-        let col = v.col(j).try_as_col_major().map(|x| x.as_slice());
-        let (mut sum, mut sq) = (0.0, 0.0);
+    // Column by column: V is column-major.
+    for (j, m) in mean.iter_mut().enumerate() {
         for w in offsets.windows(2) {
-            match col {
-                Some(x) => {
-                    for &y in &x[w[0] + k..w[1]] {
-                        sum += y;
-                        sq += y * y;
-                    }
-                }
-                None => {
-                    for t in (w[0] + k)..w[1] {
-                        let y = v[(t, j)];
-                        sum += y;
-                        sq += y * y;
-                    }
-                }
+            for t in (w[0] + k)..w[1] {
+                *m += v[(t, j)];
             }
         }
-        vp_sq += sq;
-        let mean = sum / count.max(1) as f64;
-        mean_sq += mean * mean;
     }
-    let ss_tot = vp_sq - count as f64 * mean_sq;
-    let gb = linalg::mul(gram, b);
-    let (mut xb, mut bgb) = (0.0, 0.0);
-    for j in 0..c {
-        for i in 0..c {
-            xb += cross[(i, j)] * b[(i, j)];
-            bgb += b[(i, j)] * gb[(i, j)];
+    for m in &mut mean {
+        *m /= count.max(1) as f64;
+    }
+    let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+    for w in offsets.windows(2) {
+        let len = w[1] - w[0] - k;
+        let vm = v.submatrix(w[0], 0, len, c);
+        let pred = linalg::mul(vm, b);
+        for j in 0..c {
+            for t in 0..len {
+                let y = v[(w[0] + k + t, j)];
+                ss_res += (y - pred[(t, j)]).powi(2);
+                ss_tot += (y - mean[j]).powi(2);
+            }
         }
     }
-    let ss_res = (vp_sq - 2.0 * xb + bgb).max(0.0);
     if ss_tot > 0.0 {
         1.0 - ss_res / ss_tot
     } else {

@@ -746,3 +746,22 @@ fn extreme_magnitudes_neither_overflow_nor_underflow() {
         }
     }
 }
+
+#[test]
+fn r_squared_holds_for_data_with_a_large_offset() {
+    // spec/operator.md §6: uncentred data with an offset 1e4 times the noise give V a nearly constant
+    // column; at rank 1 V₊ is nearly constant, ‖V₊ − V₋B‖² is a tiny difference of O(1) terms, and an
+    // R² expanded through the Gram matrices (‖V₊‖² − 2⟨X, B⟩ + ⟨B, G₀B⟩) is off by 2e-7 here. The
+    // explicit residual matches the reference.
+    let mut r = rng(33);
+    let n = 3;
+    let trials: Vec<Vec<f64>> = [50usize, 41]
+        .iter()
+        .map(|&t| (0..t * n).map(|_| 1e4 + gaussian(&mut r)).collect())
+        .collect();
+    for (d, rank) in [(1, 1), (2, 1), (1, 3), (2, 6), (3, 4)] {
+        let op = fit(&dataset(&trials, n), &params(d, RankRule::Fixed(rank), 1e-8, 1)).unwrap();
+        let (_, _, r2) = reference_fit(&trials, n, d, rank, 1e-8, 1, false);
+        assert!((op.r2() - r2).abs() <= 1e-9, "d={d} r={rank}: R² {} vs {r2}", op.r2());
+    }
+}

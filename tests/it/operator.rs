@@ -760,8 +760,16 @@ fn r_squared_holds_for_data_with_a_large_offset() {
         .map(|&t| (0..t * n).map(|_| 1e4 + gaussian(&mut r)).collect())
         .collect();
     for (d, rank) in [(1, 1), (2, 1), (1, 3), (2, 6), (3, 4)] {
-        let op = fit(&dataset(&trials, n), &params(d, RankRule::Fixed(rank), 1e-8, 1)).unwrap();
+        let op = fit(
+            &dataset(&trials, n),
+            &params(d, RankRule::Fixed(rank), 1e-8, 1),
+        )
+        .unwrap();
         let (_, _, r2) = reference_fit(&trials, n, d, rank, 1e-8, 1, false);
-        assert!((op.r2() - r2).abs() <= 1e-9, "d={d} r={rank}: R² {} vs {r2}", op.r2());
+        assert!(
+            (op.r2() - r2).abs() <= 1e-9,
+            "d={d} r={rank}: R² {} vs {r2}",
+            op.r2()
+        );
     }
 }
